@@ -1,0 +1,35 @@
+using Autonomic.Core.Model;
+using Autonomic.Core.Specs;
+
+namespace Autonomic.Core.Abstractions;
+
+/// <summary>
+/// Durable state: service specs, instances, the append-only event log, incidents and actions.
+/// Every write is durable when its task completes.
+/// </summary>
+public interface IStateStore : IAsyncDisposable
+{
+    /// <summary>Creates or upgrades the schema.</summary>
+    Task MigrateAsync(CancellationToken cancellationToken = default);
+
+    Task SaveServiceAsync(ServiceSpec spec, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<ServiceSpec>> ListServicesAsync(CancellationToken cancellationToken = default);
+
+    Task UpsertInstanceAsync(InstanceRecord instance, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<InstanceRecord>> ListInstancesAsync(CancellationToken cancellationToken = default);
+    Task DeleteInstanceAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Appends; an event whose id is already stored is ignored.</summary>
+    Task AppendEventAsync(CloudEvent evt, CancellationToken cancellationToken = default);
+    /// <summary>The newest <paramref name="limit"/> events, oldest first, optionally only those of one subject.</summary>
+    Task<IReadOnlyList<CloudEvent>> ListEventsAsync(int limit, string? subject = null, CancellationToken cancellationToken = default);
+
+    Task UpsertIncidentAsync(Incident incident, CancellationToken cancellationToken = default);
+    /// <summary>Newest first.</summary>
+    Task<IReadOnlyList<Incident>> ListIncidentsAsync(int limit, CancellationToken cancellationToken = default);
+    Task<Incident?> GetIncidentAsync(string id, CancellationToken cancellationToken = default);
+
+    Task UpsertActionAsync(AgentAction action, CancellationToken cancellationToken = default);
+    /// <summary>Newest first; optionally only those of one incident.</summary>
+    Task<IReadOnlyList<AgentAction>> ListActionsAsync(int limit, string? incidentId = null, CancellationToken cancellationToken = default);
+}
