@@ -1,0 +1,601 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Threading.Channels;
+using Autonomic.Agents.Fleet;
+using Autonomic.Agents.Monitoring;
+using Autonomic.Core.Abstractions;
+using Autonomic.Core.Model;
+using Autonomic.Core.Policies;
+using Autonomic.Core.Specs;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Autonomic.Agents.Healing;
+
+/// <summary>
+/// The self-healing agent. It owns the instances of the fleet: one <see cref="Lifecycle"/> per instance, advanced
+/// only by the pure <see cref="InstanceLifecycle.Next"/>, on a single loop (no locks on lifecycle state). Inputs are
+/// process exits (the moment they happen), the monitor's probe verdicts and anomalies from the bus, and a tick.
+/// Every directive becomes an <see cref="AgentAction"/> written as intent before it runs and completed after,
+/// linked to an <see cref="Incident"/> that records time to detect and time to mitigate.
+/// </summary>
+public sealed partial class HealerAgent(
+    FleetSpec fleet,
+    IProcessRuntime runtime,
+    IStateStore store,
+    IEventBus bus,
+    InstanceRegistry registry,
+    TimeProvider time,
+    HealerOptions options,
+    ILogger<HealerAgent> logger) : BackgroundService
+{
+    private static readonly string Source = AgentNames.Source(AgentNames.Healer);
+    private readonly Channel<Message> _inbox = Channel.CreateUnbounded<Message>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource _adopted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IAsyncDisposable? _subscription;
+    private DateTimeOffset _nextLogCheck;
+
+    /// <summary>Completes once the instances recorded by an earlier control plane have been re-adopted or restarted.</summary>
+    public Task Adopted => _adopted.Task;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await AdoptAsync(stoppingToken).ConfigureAwait(false);
+        _subscription = bus.Subscribe("probe.*", "healer", OnProbeEventAsync);
+        var anomalies = bus.Subscribe(EventTypes.AnomalyDetected, "healer-anomalies", OnAnomalyAsync);
+        _adopted.TrySetResult();
+        using var ticker = new PeriodicTimer(options.TickInterval, time);
+        var tickLoop = TickAsync(ticker, stoppingToken);
+        try
+        {
+            await foreach (var message in _inbox.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    await HandleAsync(message, stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogHandleFailed(ex, message.InstanceId);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            await anomalies.DisposeAsync().ConfigureAwait(false);
+            await _subscription.DisposeAsync().ConfigureAwait(false);
+            await tickLoop.ConfigureAwait(false);
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (options.LeaveRunningOnShutdown || options.DryRun)
+        {
+            return;
+        }
+
+        // The loop has ended: this is now the only code touching the slots.
+        var stops = _slots.Values.Where(s => s.Handle is not null && InstanceStates.IsAlive(s.Life.State)).Select(async slot =>
+        {
+            await runtime.StopAsync(slot.Handle!, slot.Spec.StopGracePeriod, cancellationToken).ConfigureAwait(false);
+            slot.Life = slot.Life with { State = InstanceState.Stopped, Reason = "control plane shut down" };
+            slot.Handle = null;
+            await PersistAsync(slot, CancellationToken.None).ConfigureAwait(false);
+        });
+        await Task.WhenAll(stops).ConfigureAwait(false);
+    }
+
+    private async Task TickAsync(PeriodicTimer ticker, CancellationToken ct)
+    {
+        try
+        {
+            while (await ticker.WaitForNextTickAsync(ct).ConfigureAwait(false))
+            {
+                _inbox.Writer.TryWrite(new Message(null, new Observation.Tick(), null, null));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Posts an observation for an instance (used by the bus handlers, exit watchers and tests).</summary>
+    public void Post(string instanceId, Observation observation, int? pid = null, IReadOnlyDictionary<string, string>? evidence = null) =>
+        _inbox.Writer.TryWrite(new Message(instanceId, observation, pid, evidence));
+
+    private Task OnProbeEventAsync(CloudEvent evt, CancellationToken ct)
+    {
+        var data = evt.Data?.Deserialize<ProbeVerdictData>(JsonDefaults.Options);
+        if (data is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        var evidence = new Dictionary<string, string>
+        {
+            ["probe"] = data.Probe,
+            ["detail"] = data.Detail ?? "",
+            ["consecutive_failures"] = data.ConsecutiveFailures.ToString(CultureInfo.InvariantCulture),
+            ["latency_ms"] = data.LatencyMs.ToString("0.0", CultureInfo.InvariantCulture),
+            ["event_id"] = evt.Id,
+        };
+        Observation? o = (data.Probe, data.Passing) switch
+        {
+            ("startup", true) => new Observation.StartupPassed(),
+            ("readiness", var ready) => new Observation.Readiness(ready),
+            ("liveness", false) => new Observation.Failed("hang", $"liveness probe failed {data.ConsecutiveFailures} times in a row ({data.Detail})", data.FirstFailureAt ?? evt.Time),
+            ("startup", false) => new Observation.Failed("startup", $"startup probe failed {data.ConsecutiveFailures} times in a row ({data.Detail})", data.FirstFailureAt ?? evt.Time),
+            _ => null,
+        };
+        if (o is not null)
+        {
+            Post(data.InstanceId, o, data.Pid, evidence);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private Task OnAnomalyAsync(CloudEvent evt, CancellationToken ct)
+    {
+        var data = evt.Data?.Deserialize<AnomalyData>(JsonDefaults.Options);
+        if (data is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        var evidence = new Dictionary<string, string>(data.Evidence) { ["event_id"] = evt.Id };
+        Observation o = data.Cause == "oom"
+            ? new Observation.Failed("oom", data.Detail, evt.Time)
+            : new Observation.Degraded(data.Cause, data.Detail);
+        Post(data.InstanceId, o, data.Pid, evidence);
+        return Task.CompletedTask;
+    }
+
+    private async Task AdoptAsync(CancellationToken ct)
+    {
+        Directory.CreateDirectory(options.LogDirectory);
+        foreach (var spec in fleet.Services)
+        {
+            await store.SaveServiceAsync(spec, ct).ConfigureAwait(false);
+        }
+
+        var recorded = (await store.ListInstancesAsync(ct).ConfigureAwait(false)).ToDictionary(i => i.Id, StringComparer.Ordinal);
+        var openIncidents = (await store.ListIncidentsAsync(500, ct).ConfigureAwait(false))
+            .Where(i => i.InstanceId is not null && i.Status is IncidentStatus.Open or IncidentStatus.Mitigated or IncidentStatus.Escalated)
+            .GroupBy(i => i.InstanceId!)
+            .ToDictionary(g => g.Key, g => g.First().Id, StringComparer.Ordinal);
+
+        foreach (var spec in fleet.Services)
+        {
+            for (var index = 0; index < spec.Replicas; index++)
+            {
+                var id = spec.InstanceId(index);
+                var slot = new Slot(id, spec, index);
+                _slots[id] = slot;
+                slot.IncidentId = openIncidents.GetValueOrDefault(id);
+                if (recorded.Remove(id, out var rec))
+                {
+                    slot.Life = slot.Life with { Restarts = rec.Restarts };
+                    if (rec.Pid is { } pid && rec.StartTicks is { } ticks && InstanceStates.IsAlive(rec.State) && runtime.Adopt(pid, ticks) is { } handle)
+                    {
+                        slot.Handle = handle;
+                        slot.Life = slot.Life with { State = rec.State == InstanceState.Stopping ? InstanceState.Running : rec.State, StartedAt = rec.StartedAt, ReadySince = rec.ReadySince, Reason = "re-adopted after control-plane restart" };
+                        WatchExit(slot, handle);
+                        await RecordAsync(slot, "adopt", "fleet.adopt", $"process {pid} from an earlier control plane is still running", ActionStatus.Succeeded, $"adopted pid {pid}",
+                            new Dictionary<string, string> { ["pid"] = pid.ToString(CultureInfo.InvariantCulture), ["start_ticks"] = ticks.ToString(CultureInfo.InvariantCulture) }, ct).ConfigureAwait(false);
+                        LogAdopted(id, pid);
+                    }
+                    else if (rec.State == InstanceState.Fatal)
+                    {
+                        slot.Life = slot.Life with { State = InstanceState.Fatal, Reason = rec.Reason };
+                    }
+                }
+
+                await PersistAsync(slot, ct).ConfigureAwait(false);
+            }
+        }
+
+        // Instances recorded but no longer wanted (the fleet shrank while the control plane was down).
+        foreach (var stale in recorded.Values)
+        {
+            if (stale.Pid is { } pid && stale.StartTicks is { } ticks && runtime.Adopt(pid, ticks) is { } handle && !options.DryRun)
+            {
+                await runtime.StopAsync(handle, TimeSpan.FromSeconds(5), ct).ConfigureAwait(false);
+            }
+
+            await store.DeleteInstanceAsync(stale.Id, ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task HandleAsync(Message message, CancellationToken ct)
+    {
+        if (message.InstanceId is null)
+        {
+            foreach (var slot in _slots.Values)
+            {
+                await ApplyAsync(slot, message.Observation, null, ct).ConfigureAwait(false);
+            }
+
+            RotateLogsWhenDue();
+            return;
+        }
+
+        if (!_slots.TryGetValue(message.InstanceId, out var target))
+        {
+            return;
+        }
+
+        // An observation about an earlier process of this slot is stale.
+        if (message.Pid is { } pid && target.Handle?.Pid != pid)
+        {
+            return;
+        }
+
+        var observation = message.Observation;
+        if (observation is Observation.Degraded degraded)
+        {
+            var siblings = _slots.Values.Where(s => s.Spec.Name == target.Spec.Name).Select(s => (s.Id, s.Life.State)).ToArray();
+            var (allowed, why) = Replacement.CanReplace(target.Id, siblings, target.Spec.Replicas);
+            if (!allowed)
+            {
+                LogReplacementDeferred(target.Id, degraded.Cause, why);
+                // Re-offered by the monitor only once per process; retry shortly from here.
+                _ = RepostLaterAsync(message, ct);
+                return;
+            }
+
+            var evidence = new Dictionary<string, string>(message.Evidence ?? new Dictionary<string, string>()) { ["replacement_rule"] = why };
+            message = message with { Evidence = evidence };
+        }
+
+        await ApplyAsync(target, observation, message.Evidence, ct).ConfigureAwait(false);
+    }
+
+    private async Task RepostLaterAsync(Message message, CancellationToken ct)
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(500), time, ct).ConfigureAwait(false);
+            _inbox.Writer.TryWrite(message);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task ApplyAsync(Slot slot, Observation observation, IReadOnlyDictionary<string, string>? evidence, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var before = slot.Life.State;
+        var transition = InstanceLifecycle.Next(slot.Life, observation, slot.Spec, now, Random.Shared.NextDouble());
+        slot.Life = transition.Next;
+        if (observation is Observation.Exited)
+        {
+            slot.Handle = null;
+        }
+
+        var evidenceMap = new Dictionary<string, string>(evidence ?? new Dictionary<string, string>());
+        if (observation is Observation.Exited exited)
+        {
+            evidenceMap["exit"] = exited.Detail;
+            evidenceMap["exited_at"] = exited.At.ToString("O", CultureInfo.InvariantCulture);
+        }
+
+        foreach (var directive in transition.Directives)
+        {
+            await RunAsync(slot, directive, evidenceMap, ct).ConfigureAwait(false);
+        }
+
+        if (slot.Life.State != before || transition.Directives.Count > 0 || observation is Observation.Launched)
+        {
+            await PersistAsync(slot, ct).ConfigureAwait(false);
+            if (slot.Life.State != before)
+            {
+                LogTransition(slot.Id, before.ToString(), slot.Life.State.ToString(), slot.Life.Reason ?? "");
+                await bus.PublishAsync(CloudEvent.Create(Source, EventTypes.InstanceStateChanged, slot.Id, now,
+                    new { instanceId = slot.Id, from = before, to = slot.Life.State, reason = slot.Life.Reason }), ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task RunAsync(Slot slot, Directive directive, Dictionary<string, string> evidence, CancellationToken ct)
+    {
+        switch (directive)
+        {
+            case Directive.OpenIncident open:
+                await OpenIncidentAsync(slot, open, evidence, ct).ConfigureAwait(false);
+                break;
+            case Directive.Launch launch:
+                await LaunchAsync(slot, launch, evidence, ct).ConfigureAwait(false);
+                break;
+            case Directive.Kill kill:
+                await ActAsync(slot, "kill", kill.Rule, kill.Reason, evidence, h =>
+                {
+                    runtime.Signal(h, kill.Signal);
+                    return Task.FromResult($"sent signal {kill.Signal} to pid {h.Pid}");
+                }, ct).ConfigureAwait(false);
+                break;
+            case Directive.Stop stop:
+                await ActAsync(slot, "replace", stop.Rule, stop.Reason, evidence, h =>
+                {
+                    // The exit watcher reports the end; stopping must not hold up the loop for the grace period.
+                    _ = runtime.StopAsync(h, slot.Spec.StopGracePeriod, CancellationToken.None);
+                    return Task.FromResult($"SIGTERM sent to pid {h.Pid}; SIGKILL after {slot.Spec.StopGracePeriod.TotalSeconds:0.#} s");
+                }, ct).ConfigureAwait(false);
+                break;
+            case Directive.MitigateIncident:
+                await UpdateIncidentAsync(slot, i => i.MitigatedAt is null ? i with { Status = IncidentStatus.Mitigated, MitigatedAt = time.GetUtcNow() } : i, ct).ConfigureAwait(false);
+                break;
+            case Directive.ResolveIncident:
+                await UpdateIncidentAsync(slot, i => i with
+                {
+                    Status = IncidentStatus.Resolved,
+                    MitigatedAt = i.MitigatedAt ?? time.GetUtcNow(),
+                    ResolvedAt = time.GetUtcNow(),
+                }, ct).ConfigureAwait(false);
+                slot.IncidentId = null;
+                break;
+            case Directive.Escalate escalate:
+                await RecordAsync(slot, "escalate", escalate.Rule, escalate.Reason, ActionStatus.Succeeded, "instance is FATAL; a human must act", evidence, ct).ConfigureAwait(false);
+                await UpdateIncidentAsync(slot, i => i with { Status = IncidentStatus.Escalated, NeedsHuman = true, Summary = escalate.Reason }, ct).ConfigureAwait(false);
+                LogEscalated(slot.Id, escalate.Reason);
+                break;
+        }
+    }
+
+    private async Task LaunchAsync(Slot slot, Directive.Launch launch, Dictionary<string, string> evidence, CancellationToken ct)
+    {
+        var kind = slot.Life.Restarts > 0 || slot.IncidentId is not null ? "restart" : "start";
+        var action = await RecordAsync(slot, kind, launch.Rule, launch.Reason, ActionStatus.Intent, null, evidence, ct).ConfigureAwait(false);
+        if (options.DryRun)
+        {
+            await CompleteAsync(action, ActionStatus.Skipped, "dry run", ct).ConfigureAwait(false);
+            return;
+        }
+
+        Observation result;
+        try
+        {
+            var handle = await runtime.StartAsync(new LaunchRequest
+            {
+                InstanceId = slot.Id,
+                Command = slot.Spec.Command,
+                Args = slot.Spec.Args,
+                Env = slot.Spec.Env,
+                WorkingDirectory = slot.Spec.WorkingDirectory,
+                Port = slot.Spec.PortOf(slot.Index),
+                LogPath = LogPathOf(slot.Id),
+            }, ct).ConfigureAwait(false);
+            slot.Handle = handle;
+            WatchExit(slot, handle);
+            await CompleteAsync(action, ActionStatus.Succeeded, $"pid {handle.Pid}", ct).ConfigureAwait(false);
+            result = new Observation.Launched();
+        }
+        catch (LaunchException ex)
+        {
+            await CompleteAsync(action, ActionStatus.Failed, ex.Message, ct).ConfigureAwait(false);
+            LogLaunchFailed(slot.Id, ex.Message);
+            result = new Observation.LaunchFailed(ex.Message, ex.Reason != "command_not_found");
+        }
+
+        // Applied inline so that the launch and its outcome are one step of the loop.
+        var before = slot.Life.State;
+        var transition = InstanceLifecycle.Next(slot.Life, result, slot.Spec, time.GetUtcNow(), Random.Shared.NextDouble());
+        slot.Life = transition.Next;
+        foreach (var d in transition.Directives)
+        {
+            await RunAsync(slot, d, evidence, ct).ConfigureAwait(false);
+        }
+
+        if (before != slot.Life.State)
+        {
+            LogTransition(slot.Id, before.ToString(), slot.Life.State.ToString(), slot.Life.Reason ?? "");
+        }
+    }
+
+    private async Task ActAsync(Slot slot, string kind, string rule, string reason, Dictionary<string, string> evidence, Func<IProcessHandle, Task<string>> act, CancellationToken ct)
+    {
+        var action = await RecordAsync(slot, kind, rule, reason, ActionStatus.Intent, null, evidence, ct).ConfigureAwait(false);
+        if (options.DryRun)
+        {
+            await CompleteAsync(action, ActionStatus.Skipped, "dry run", ct).ConfigureAwait(false);
+            return;
+        }
+
+        if (slot.Handle is not { } handle)
+        {
+            await CompleteAsync(action, ActionStatus.Failed, "no live process", ct).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            var outcome = await act(handle).ConfigureAwait(false);
+            await CompleteAsync(action, ActionStatus.Succeeded, outcome, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            await CompleteAsync(action, ActionStatus.Failed, ex.Message, ct).ConfigureAwait(false);
+        }
+    }
+
+    private void WatchExit(Slot slot, IProcessHandle handle)
+    {
+        var id = slot.Id;
+        _ = handle.Exited.ContinueWith(t =>
+        {
+            var info = t.IsCompletedSuccessfully ? t.Result : new ExitInfo(null, null, time.GetUtcNow());
+            Post(id, new Observation.Exited(info.ToString(), info.Clean, info.At), handle.Pid);
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private async Task OpenIncidentAsync(Slot slot, Directive.OpenIncident open, Dictionary<string, string> evidence, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        if (slot.IncidentId is { } existing && await store.GetIncidentAsync(existing, ct).ConfigureAwait(false) is { } current && current.Status != IncidentStatus.Resolved)
+        {
+            // A failure while the last one is not resolved yet belongs to the same incident (a crash loop is one incident).
+            var merged = new Dictionary<string, string>(current.Evidence);
+            foreach (var (k, v) in evidence)
+            {
+                merged[$"{open.Cause}.{k}"] = v;
+            }
+
+            merged["failures"] = (int.Parse(current.Evidence.GetValueOrDefault("failures", "1"), CultureInfo.InvariantCulture) + 1).ToString(CultureInfo.InvariantCulture);
+            await store.UpsertIncidentAsync(current with { Status = current.Status == IncidentStatus.Escalated ? current.Status : IncidentStatus.Open, MitigatedAt = null, Evidence = merged, Summary = open.Summary }, ct).ConfigureAwait(false);
+            return;
+        }
+
+        var incident = new Incident
+        {
+            Id = NewId("inc"),
+            Service = slot.Spec.Name,
+            InstanceId = slot.Id,
+            Cause = open.Cause,
+            Status = IncidentStatus.Open,
+            Summary = open.Summary,
+            FailedAt = open.FailedAt <= now ? open.FailedAt : now,
+            DetectedAt = now,
+            Evidence = new Dictionary<string, string>(evidence) { ["failures"] = "1", ["rule"] = open.Rule },
+        };
+        slot.IncidentId = incident.Id;
+        await store.UpsertIncidentAsync(incident, ct).ConfigureAwait(false);
+        await bus.PublishAsync(CloudEvent.Create(Source, EventTypes.IncidentOpened, slot.Id, now, new { incidentId = incident.Id, cause = incident.Cause, summary = incident.Summary }), ct).ConfigureAwait(false);
+        LogIncident(incident.Id, slot.Id, open.Cause, open.Summary);
+    }
+
+    private async Task UpdateIncidentAsync(Slot slot, Func<Incident, Incident> update, CancellationToken ct)
+    {
+        if (slot.IncidentId is { } id && await store.GetIncidentAsync(id, ct).ConfigureAwait(false) is { } incident)
+        {
+            var next = update(incident);
+            await store.UpsertIncidentAsync(next, ct).ConfigureAwait(false);
+            await bus.PublishAsync(CloudEvent.Create(Source, EventTypes.IncidentUpdated, slot.Id, time.GetUtcNow(), new { incidentId = id, status = next.Status }), ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<AgentAction> RecordAsync(Slot slot, string kind, string rule, string reason, ActionStatus status, string? outcome, IReadOnlyDictionary<string, string> evidence, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var action = new AgentAction
+        {
+            Id = NewId("act"),
+            Agent = AgentNames.Healer,
+            Kind = kind,
+            Subject = slot.Id,
+            Reason = reason,
+            Rule = rule,
+            Evidence = new Dictionary<string, string>(evidence),
+            Status = status,
+            Outcome = outcome,
+            IncidentId = slot.IncidentId,
+            CreatedAt = now,
+            CompletedAt = status == ActionStatus.Intent ? null : now,
+        };
+        await store.UpsertActionAsync(action, ct).ConfigureAwait(false);
+        if (slot.IncidentId is { } incidentId && await store.GetIncidentAsync(incidentId, ct).ConfigureAwait(false) is { } incident)
+        {
+            await store.UpsertIncidentAsync(incident with { ActionIds = [.. incident.ActionIds, action.Id] }, ct).ConfigureAwait(false);
+        }
+
+        return action;
+    }
+
+    private async Task CompleteAsync(AgentAction action, ActionStatus status, string outcome, CancellationToken ct)
+    {
+        var done = action with { Status = status, Outcome = outcome, CompletedAt = time.GetUtcNow() };
+        await store.UpsertActionAsync(done, ct).ConfigureAwait(false);
+        await bus.PublishAsync(CloudEvent.Create(Source, EventTypes.ActionRecorded, action.Subject, time.GetUtcNow(),
+            new { actionId = done.Id, kind = done.Kind, status = done.Status, rule = done.Rule, outcome }), ct).ConfigureAwait(false);
+    }
+
+    private async Task PersistAsync(Slot slot, CancellationToken ct)
+    {
+        var record = new InstanceRecord
+        {
+            Id = slot.Id,
+            Service = slot.Spec.Name,
+            Index = slot.Index,
+            State = slot.Life.State,
+            Pid = slot.Handle?.Pid,
+            StartTicks = slot.Handle?.StartTicks,
+            Port = slot.Spec.PortOf(slot.Index),
+            StartedAt = slot.Handle is null ? null : slot.Life.StartedAt ?? slot.Handle.StartedAt,
+            ReadySince = slot.Life.ReadySince,
+            Restarts = slot.Life.Restarts,
+            Reason = slot.Life.Reason,
+            UpdatedAt = time.GetUtcNow(),
+        };
+        registry.Set(new LiveInstance(record, slot.Spec, slot.Handle));
+        await store.UpsertInstanceAsync(record, ct).ConfigureAwait(false);
+    }
+
+    private void RotateLogsWhenDue()
+    {
+        var now = time.GetUtcNow();
+        if (now < _nextLogCheck)
+        {
+            return;
+        }
+
+        _nextLogCheck = now + TimeSpan.FromSeconds(5);
+        foreach (var slot in _slots.Values)
+        {
+            try
+            {
+                LogRotation?.Invoke(LogPathOf(slot.Id), options.LogMaxBytes, options.LogFiles);
+            }
+            catch (IOException ex)
+            {
+                LogHandleFailed(ex, slot.Id);
+            }
+        }
+    }
+
+    /// <summary>Rotates one instance log (path, max bytes, files kept); set by the host to the backend's rotator.</summary>
+    public Action<string, long, int>? LogRotation { get; set; }
+
+    /// <summary>The log file of an instance.</summary>
+    public string LogPathOf(string instanceId) => Path.Combine(options.LogDirectory, instanceId + ".log");
+
+    private static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];
+
+    private sealed record Message(string? InstanceId, Observation Observation, int? Pid, IReadOnlyDictionary<string, string>? Evidence);
+
+    private sealed class Slot(string id, ServiceSpec spec, int index)
+    {
+        public string Id { get; } = id;
+        public ServiceSpec Spec { get; } = spec;
+        public int Index { get; } = index;
+        public Lifecycle Life { get; set; } = new();
+        public IProcessHandle? Handle { get; set; }
+        public string? IncidentId { get; set; }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{InstanceId}: {From} -> {To} ({Reason})")]
+    private partial void LogTransition(string instanceId, string from, string to, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "incident {IncidentId} opened for {InstanceId}: {Cause}: {Summary}")]
+    private partial void LogIncident(string incidentId, string instanceId, string cause, string summary);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{InstanceId} escalated to a human: {Reason}")]
+    private partial void LogEscalated(string instanceId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{InstanceId} could not be launched: {Reason}")]
+    private partial void LogLaunchFailed(string instanceId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{InstanceId} re-adopted (pid {Pid})")]
+    private partial void LogAdopted(string instanceId, int pid);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "replacement of {InstanceId} ({Cause}) deferred: {Why}")]
+    private partial void LogReplacementDeferred(string instanceId, string cause, string why);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "healer failed handling {InstanceId}")]
+    private partial void LogHandleFailed(Exception ex, string? instanceId);
+}

@@ -1,0 +1,17 @@
+namespace Autonomic.Agents.Healing;
+
+/// <summary>Knobs of the self-healing agent.</summary>
+public sealed class HealerOptions
+{
+    /// <summary>How often timers (backoff, stability) are checked and desired state reconciled.</summary>
+    public TimeSpan TickInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+    /// <summary>Directory of per-instance log files (<c>INSTANCE.log</c>).</summary>
+    public string LogDirectory { get; set; } = ".autonomic/logs";
+    /// <summary>Decide and record, but do not act.</summary>
+    public bool DryRun { get; set; }
+    /// <summary>On shutdown, leave instances running (the next control plane re-adopts them) instead of stopping them.</summary>
+    public bool LeaveRunningOnShutdown { get; set; }
+    /// <summary>Per-instance log size that triggers a rotation, and rotated files kept.</summary>
+    public long LogMaxBytes { get; set; } = 10 * 1024 * 1024;
+    public int LogFiles { get; set; } = 3;
+}
