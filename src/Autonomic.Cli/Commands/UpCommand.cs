@@ -1,0 +1,150 @@
+using System.CommandLine;
+using Autonomic.Backends.Fleet;
+using Autonomic.Cli.Hosting;
+using Autonomic.Core.Model;
+using Autonomic.Core.Specs;
+using Microsoft.Extensions.Logging;
+
+namespace Autonomic.Cli.Commands;
+
+/// <summary><c>autonomic up</c> and <c>autonomic validate</c>: run or check a fleet file.</summary>
+public static class UpCommand
+{
+    /// <summary>The fleet file used when none is named.</summary>
+    public const string DefaultFile = "autonomic.yaml";
+
+    public static Command Create()
+    {
+        var file = FileOption();
+        var demo = new Option<bool>("--demo") { Description = "Run the demo fleet (examples/demo.yaml, or the built-in copy) and print what to try next" };
+        var leave = new Option<bool>("--leave-running") { Description = "On exit leave the instances running; the next 'autonomic up' re-adopts them" };
+        var logFormat = new Option<string>("--log-format") { Description = "text or json (one JSON object a line, for ELK)", DefaultValueFactory = _ => "text" };
+        logFormat.AcceptOnlyFromAmong("text", "json");
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Log warnings and errors only" };
+        var command = new Command("up", "Start the control plane and keep the fleet alive (Ctrl-C stops it)") { file, demo, leave, logFormat, quiet };
+        command.SetAction(async (result, ct) =>
+        {
+            var fleet = LoadOrReport(result.GetValue(file), result.GetValue(demo));
+            if (fleet is null)
+            {
+                return 2;
+            }
+
+            if (ControlPlane.IsPortTaken(fleet.Settings.Api))
+            {
+                await Console.Error.WriteLineAsync($"error: the API address {fleet.Settings.Api} is already in use — is another control plane running? ('autonomic status' asks it) Set control_plane.api or AUTONOMIC_API to use another port.").ConfigureAwait(false);
+                return 1;
+            }
+
+            await using var plane = await ControlPlane.CreateAsync(fleet, new ControlPlaneOptions
+            {
+                LeaveRunning = result.GetValue(leave),
+                LogFormat = result.GetValue(logFormat) ?? "text",
+                MinimumLevel = result.GetValue(quiet) ? LogLevel.Warning : LogLevel.Information,
+            }, ct).ConfigureAwait(false);
+            await plane.StartAsync(ct).ConfigureAwait(false);
+            await plane.Adopted.WaitAsync(ct).ConfigureAwait(false);
+            var instances = fleet.Services.Sum(s => s.Replicas);
+            await Console.Error.WriteLineAsync($"autonomic: control plane up — API {fleet.Settings.Api}, store {fleet.Settings.Store}, {fleet.Services.Count} services, {instances} instances. Ctrl-C stops it.").ConfigureAwait(false);
+            if (result.GetValue(demo))
+            {
+                _ = PrintTourWhenReadyAsync(plane, ct);
+            }
+
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            await Console.Error.WriteLineAsync(result.GetValue(leave) ? "autonomic: stopping the control plane; instances keep running" : "autonomic: stopping the fleet").ConfigureAwait(false);
+            await plane.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command CreateValidate()
+    {
+        var file = FileOption();
+        var command = new Command("validate", "Check a fleet file and exit (2 on an error, with file, line and field)") { file };
+        command.SetAction(result =>
+        {
+            var fleet = LoadOrReport(result.GetValue(file), demo: false);
+            if (fleet is null)
+            {
+                return 2;
+            }
+
+            Console.WriteLine($"{fleet.SourcePath}: ok — {fleet.Services.Count} services, {fleet.Services.Sum(s => s.Replicas)} instances");
+            foreach (var s in fleet.Services)
+            {
+                Console.WriteLine($"  {s.Name}: {s.Replicas} x {s.Command} {string.Join(' ', s.Args)}{(s.Port is { } p ? $" on port {p}" : "")}");
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static Option<string?> FileOption() => new("--file", "-f") { Description = $"Fleet file (default: {DefaultFile} in the current directory)" };
+
+    /// <summary>Loads the fleet, or prints the error (file:line:column: field: reason) and returns null.</summary>
+    private static FleetSpec? LoadOrReport(string? path, bool demo)
+    {
+        var env = FleetFile.ProcessEnvironment();
+        var beside = AppContext.BaseDirectory;
+        try
+        {
+            if (path is null && demo && !File.Exists(DefaultFile))
+            {
+                return FleetFile.Parse(DemoFleet.Yaml, "demo.yaml (built in)", env, beside);
+            }
+
+            path ??= DefaultFile;
+            if (!File.Exists(path))
+            {
+                Console.Error.WriteLine($"error: fleet file '{path}' not found. Write one (see docs/fleet-file.md) or run 'autonomic up --demo'.");
+                return null;
+            }
+
+            return FleetFile.Load(path, env, beside);
+        }
+        catch (FleetFileException ex)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return null;
+        }
+    }
+
+    private static async Task PrintTourWhenReadyAsync(ControlPlane plane, CancellationToken ct)
+    {
+        var registry = (Agents.Fleet.InstanceRegistry)plane.Services.GetService(typeof(Agents.Fleet.InstanceRegistry))!;
+        var deadline = TimeProvider.System.GetUtcNow().AddSeconds(60);
+        while (!ct.IsCancellationRequested && TimeProvider.System.GetUtcNow() < deadline)
+        {
+            var all = registry.Snapshot();
+            if (all.Count > 0 && all.All(i => i.Record.State == InstanceState.Ready))
+            {
+                var web = plane.Fleet.Services.FirstOrDefault(s => s.Port is not null);
+                await Console.Error.WriteLineAsync($"""
+
+                    autonomic: the demo fleet is healthy ({all.Count} instances ready). In another terminal, try:
+                      bin/autonomic status                 # the fleet, live
+                      bin/autonomic chaos kill web         # SIGKILL a replica; it is back in milliseconds
+                      bin/autonomic chaos hang web/1       # SIGSTOP: alive but stuck; liveness catches it
+                      bin/autonomic chaos leak web         # a memory leak; replaced before it hits its limit
+                      bin/autonomic incidents              # what happened, time to detect and to mitigate
+                      bin/autonomic actions                # every action, its rule and its evidence
+                      bin/autonomic logs web               # the replicas' logs
+                    {(web is null ? "" : $"  curl http://127.0.0.1:{web.Port}/             # the web service itself\n")}
+                    """).ConfigureAwait(false);
+                return;
+            }
+
+            await Task.Delay(200, ct).ConfigureAwait(false);
+        }
+    }
+}
