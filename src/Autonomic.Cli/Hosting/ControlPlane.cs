@@ -25,6 +25,8 @@ public sealed record ControlPlaneOptions
     /// <summary><c>text</c> or <c>json</c> (one JSON object a line, for ELK).</summary>
     public string LogFormat { get; init; } = "text";
     public LogLevel MinimumLevel { get; init; } = LogLevel.Information;
+    /// <summary>Monitoring knobs (sampling interval).</summary>
+    public MonitorOptions Monitor { get; init; } = new();
 }
 
 /// <summary>
@@ -94,7 +96,7 @@ public sealed class ControlPlane : IAsyncDisposable
             LogMaxBytes = settings.LogMaxBytes,
             LogFiles = settings.LogFiles,
         });
-        services.AddSingleton(new MonitorOptions());
+        services.AddSingleton(options.Monitor);
         services.AddSingleton(sp =>
         {
             var healer = ActivatorUtilities.CreateInstance<HealerAgent>(sp);

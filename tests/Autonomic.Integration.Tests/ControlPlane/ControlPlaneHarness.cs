@@ -1,0 +1,172 @@
+using System.Net;
+using System.Net.Sockets;
+using Autonomic.Agents.Fleet;
+using Autonomic.Backends.Fleet;
+using Autonomic.Cli.Hosting;
+using Autonomic.Core.Abstractions;
+using Autonomic.Core.Model;
+using Autonomic.Core.Specs;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Autonomic.Integration.Tests.ControlPlane;
+
+/// <summary>
+/// A real embedded control plane over a temporary directory (SQLite store, logs), supervising real
+/// autonomic-workload processes on free loopback ports.
+/// </summary>
+public sealed class ControlPlaneHarness : IAsyncDisposable
+{
+    private readonly List<Cli.Hosting.ControlPlane> _planes = [];
+
+    public ControlPlaneHarness()
+    {
+        Root = Directory.CreateTempSubdirectory("autonomic-cp-").FullName;
+        ApiPort = FreePort();
+    }
+
+    public string Root { get; }
+    public int ApiPort { get; }
+    public Cli.Hosting.ControlPlane Plane => _planes[^1];
+    public InstanceRegistry Registry => Plane.Services.GetRequiredService<InstanceRegistry>();
+    public IStateStore Store => Plane.Services.GetRequiredService<IStateStore>();
+    public IFaultInjector Chaos => Plane.Services.GetRequiredService<IFaultInjector>();
+
+    /// <summary>The workload executable shipped beside the tests.</summary>
+    public static string Workload => Path.Combine(AppContext.BaseDirectory, "autonomic-workload");
+
+    /// <summary>A fleet file body with the control-plane section pointing into this harness's directory.</summary>
+    public FleetSpec Fleet(string servicesYaml)
+    {
+        var yaml = $"""
+            control_plane:
+              api: http://127.0.0.1:{ApiPort}
+              store: sqlite:{Root}/state.db
+              log_dir: {Root}/logs
+            services:
+            {servicesYaml}
+            """;
+        return FleetFile.Parse(yaml, "test.yaml", new Dictionary<string, string?>(), AppContext.BaseDirectory);
+    }
+
+    public async Task StartAsync(FleetSpec fleet, bool leaveRunning = false)
+    {
+        var plane = await Cli.Hosting.ControlPlane.CreateAsync(fleet, new ControlPlaneOptions { LeaveRunning = leaveRunning, MinimumLevel = LogLevel.Warning, Monitor = new Agents.Monitoring.MonitorOptions { SampleInterval = TimeSpan.FromMilliseconds(200) } });
+        _planes.Add(plane);
+        await plane.StartAsync();
+        await plane.Adopted.WaitAsync(TimeSpan.FromSeconds(20));
+    }
+
+    /// <summary>Stops the current control plane (its instances too unless it was started with leaveRunning).</summary>
+    public async Task StopPlaneAsync()
+    {
+        var plane = _planes[^1];
+        await plane.StopAsync();
+        await plane.DisposeAsync();
+        _planes.RemoveAt(_planes.Count - 1);
+    }
+
+    public LiveInstance Instance(string id) => Registry.Get(id) ?? throw new InvalidOperationException($"no instance {id}");
+
+    public Task WaitReadyAsync(string id, TimeSpan timeout, int? notPid = null) =>
+        Eventually.WaitAsync(() => Registry.Get(id) is { Record.State: InstanceState.Ready, Record.Pid: { } pid } && pid != notPid, timeout, $"{id} ready{(notPid is null ? "" : $" with a pid other than {notPid}")}");
+
+    public Task WaitAllReadyAsync(TimeSpan timeout) =>
+        Eventually.WaitAsync(() => Registry.Snapshot() is { Count: > 0 } all && all.All(i => i.Record.State == InstanceState.Ready), timeout, "all instances ready");
+
+    public static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    /// <summary>A base port with <paramref name="count"/> free ports after it.</summary>
+    public static int FreePorts(int count)
+    {
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            var start = FreePort();
+            var ok = true;
+            for (var i = 1; i < count && ok; i++)
+            {
+                try
+                {
+                    using var l = new TcpListener(IPAddress.Loopback, start + i);
+                    l.Start();
+                }
+                catch (SocketException)
+                {
+                    ok = false;
+                }
+            }
+
+            if (ok)
+            {
+                return start;
+            }
+        }
+
+        throw new InvalidOperationException("no run of free ports found");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        while (_planes.Count > 0)
+        {
+            try
+            {
+                await StopPlaneAsync();
+            }
+            catch (Exception)
+            {
+                _planes.RemoveAt(_planes.Count - 1);
+            }
+        }
+
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>Waits on a condition with a deadline (never a fixed sleep as synchronisation).</summary>
+public static class Eventually
+{
+    public static async Task WaitAsync(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                throw new TimeoutException($"timed out after {timeout.TotalSeconds:0.#} s waiting for {what}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    public static async Task<T> WaitAsync<T>(Func<Task<T?>> probe, TimeSpan timeout, string what) where T : class
+    {
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        while (true)
+        {
+            if (await probe() is { } value)
+            {
+                return value;
+            }
+
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                throw new TimeoutException($"timed out after {timeout.TotalSeconds:0.#} s waiting for {what}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+}
