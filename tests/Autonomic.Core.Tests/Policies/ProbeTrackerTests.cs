@@ -11,7 +11,7 @@ public sealed class ProbeTrackerTests
     [Fact]
     public void Verdict_FollowsConsecutiveRuns_ExactlyAtTheThresholds()
     {
-        Gen.Select(Gen.Int[1, 6], Gen.Int[1, 6], Gen.Bool.Array[1, 200]).Sample((success, failure, results) =>
+        Gen.Select(Gen.Int[1, 6], Gen.Int[1, 6], Gen.Bool.Array[1, 100]).Sample((success, failure, results) =>
         {
             var tracker = ProbeTracker.Initial;
             var expected = ProbeVerdict.Unknown;
@@ -41,7 +41,7 @@ public sealed class ProbeTrackerTests
                 Assert.Equal(expected != before, tracker.Changed);
                 Assert.Equal(firstFailure, tracker.FirstFailureAt);
             }
-        }, iter: 5_000);
+        }, iter: 3_000);
     }
 
     [Theory]
