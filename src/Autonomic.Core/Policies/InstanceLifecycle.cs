@@ -145,6 +145,10 @@ public static class InstanceLifecycle
             (InstanceState.Stopping, Observation.Exited) =>
                 new(s with { State = InstanceState.Stopped, Reason = "stopped" }, []),
 
+            // A stop asked for while the launch was in flight wins over retrying the launch.
+            (InstanceState.Stopping, Observation.LaunchFailed) when !s.RestartWhenStopped =>
+                new(s with { State = InstanceState.Stopped, Reason = "stopped" }, []),
+
             (_, Observation.LaunchFailed f) => LaunchFailed(s, spec, now, random, f),
 
             (InstanceState.Backoff, Observation.Tick) when s.BackoffUntil is { } until && now >= until =>
@@ -154,6 +158,10 @@ public static class InstanceLifecycle
             (InstanceState.Starting or InstanceState.Running or InstanceState.Ready or InstanceState.Unready, Observation.StopRequested r) =>
                 new(s with { State = InstanceState.Stopping, RestartWhenStopped = false, Reason = r.Reason },
                     [new Directive.Stop(r.Reason) { Rule = "lifecycle.stop_requested" }]),
+
+            // Already going down (liveness kill, replacement): the process is on its way out; only the restart is cancelled.
+            (InstanceState.Stopping, Observation.StopRequested r) =>
+                new(s with { RestartWhenStopped = false, Reason = r.Reason }, []),
 
             (InstanceState.Pending or InstanceState.Backoff, Observation.StopRequested r) =>
                 new(s with { State = InstanceState.Stopped, BackoffUntil = null, Reason = r.Reason }, []),
