@@ -37,6 +37,9 @@ internal static class LibC
     [DllImport("libc", EntryPoint = "close", SetLastError = true)]
     private static extern int CloseNative(int fd);
 
+    [DllImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static extern int FcntlNative(int fd, int cmd, int arg);
+
     [DllImport("libc", EntryPoint = "sysconf", SetLastError = true)]
     private static extern long SysconfNative(int name);
 
@@ -76,6 +79,29 @@ internal static class LibC
         }
 
         return n > 0 && pfd.Revents != 0;
+    }
+
+    /// <summary>
+    /// Marks every descriptor above stderr close-on-exec. .NET opens its own descriptors that way, but ones inherited
+    /// from our parent (a shell's pipes, a CI runner's sockets) are not, and a long-lived instance holding them open
+    /// would keep, for example, a caller's <c>$(...)</c> capture from ever ending.
+    /// </summary>
+    internal static void MarkInheritedDescriptorsCloseOnExec()
+    {
+        const int F_GETFD = 1;
+        const int F_SETFD = 2;
+        const int FD_CLOEXEC = 1;
+        foreach (var entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), out var fd) && fd > 2)
+            {
+                var flags = FcntlNative(fd, F_GETFD, 0);
+                if (flags >= 0 && (flags & FD_CLOEXEC) == 0)
+                {
+                    _ = FcntlNative(fd, F_SETFD, flags | FD_CLOEXEC);
+                }
+            }
+        }
     }
 
     internal static void Close(int fd) => _ = CloseNative(fd);

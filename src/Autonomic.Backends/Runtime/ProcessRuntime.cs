@@ -106,6 +106,7 @@ public sealed partial class ProcessRuntime : IProcessRuntime
 
         psi.Environment["AUTONOMIC_INSTANCE"] = request.InstanceId;
 
+        LibC.MarkInheritedDescriptorsCloseOnExec();
         Process process;
         try
         {
@@ -116,14 +117,15 @@ public sealed partial class ProcessRuntime : IProcessRuntime
             throw new LaunchException($"could not start instance {request.InstanceId}: {e.Message}", "spawn_failed");
         }
 
+        var pid = process.Id;
         var startedAt = _time.GetUtcNow();
         // The same process lives on through both execs (sh -> setsid -> program), so its start ticks are final now.
         // A program that already ended and was reaped has no /proc entry left: 0 never matches a live process.
-        var startTicks = ProcFs.StartTicksOf(process.Id) ?? 0;
-        _children[process.Id] = process;
-        var exited = WatchChildAsync(process);
-        LogStarted(request.InstanceId, process.Id, command, logPath);
-        return Task.FromResult<IProcessHandle>(new ProcessHandle(process.Id, startTicks, startedAt, exited, isChild: true));
+        var startTicks = ProcFs.StartTicksOf(pid) ?? 0;
+        _children[pid] = process;
+        var exited = WatchChildAsync(pid, process);
+        LogStarted(request.InstanceId, pid, command, logPath);
+        return Task.FromResult<IProcessHandle>(new ProcessHandle(pid, startTicks, startedAt, exited, isChild: true));
     }
 
     public IProcessHandle? Adopt(int pid, long startTicks)
@@ -209,19 +211,20 @@ public sealed partial class ProcessRuntime : IProcessRuntime
     internal static (int? Code, int? Signal) MapExitCode(int exitCode) =>
         exitCode is > 128 and <= 128 + 64 ? (null, exitCode - 128) : (exitCode, null);
 
-    private async Task<ExitInfo> WatchChildAsync(Process process)
+    private async Task<ExitInfo> WatchChildAsync(int pid, Process process)
     {
         try
         {
             await process.WaitForExitAsync(_disposed.Token).ConfigureAwait(false);
             var (code, signal) = MapExitCode(process.ExitCode);
             var info = new ExitInfo(code, signal, _time.GetUtcNow());
-            LogExited(process.Id, info.ToString());
+            LogExited(pid, info.ToString());
             return info;
         }
         finally
         {
-            if (_children.TryRemove(process.Id, out _))
+            // Keyed by pid, which the kernel may already have given to a newer child: remove only our own entry.
+            if (_children.TryRemove(new KeyValuePair<int, Process>(pid, process)))
             {
                 process.Dispose();
             }
