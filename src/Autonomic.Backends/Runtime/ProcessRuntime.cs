@@ -155,6 +155,8 @@ public sealed partial class ProcessRuntime : IProcessRuntime
 
     public async Task StopAsync(IProcessHandle handle, TimeSpan grace, CancellationToken cancellationToken = default)
     {
+        // After disposal the watchers are gone and Exited is cancelled: "already exited" would be a lie.
+        ObjectDisposedException.ThrowIf(_isDisposed != 0, this);
         if (handle.Exited.IsCompleted)
         {
             return;
@@ -178,6 +180,7 @@ public sealed partial class ProcessRuntime : IProcessRuntime
 
     public void Signal(IProcessHandle handle, int signal)
     {
+        ObjectDisposedException.ThrowIf(_isDisposed != 0, this);
         if (!IsStillSame(handle))
         {
             return;
