@@ -12,7 +12,8 @@ namespace Autonomic.Backends.Bus;
 /// (<see cref="TopicPattern"/>), and the handlers subscribed to it compete for those events. Each group holds at
 /// most <see cref="SubscriptionOptions.Capacity"/> queued events (set by the subscription that created it);
 /// publishers wait while a matching group is full. A queue outlives its subscriptions: events published while a
-/// group has no handler wait for the next one. A handler that throws gets the event again after
+/// group has no handler wait for the next one, up to its capacity; beyond that they are dropped for that group
+/// (logged) rather than holding publishers up for a consumer that may never come back. A handler that throws gets the event again after
 /// <see cref="SubscriptionOptions.RetryDelay"/>, before the group's later events, until
 /// <see cref="SubscriptionOptions.MaxAttempts"/> deliveries, then the event goes to <see cref="DeadLetters"/>.
 /// Nothing survives the process.
@@ -52,7 +53,7 @@ public sealed partial class InMemoryBus : IEventBus
     {
         ArgumentNullException.ThrowIfNull(evt);
         cancellationToken.ThrowIfCancellationRequested();
-        List<ConsumerGroup> targets = [];
+        List<(ConsumerGroup Group, CancellationToken Unattended)> targets = [];
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -60,12 +61,12 @@ public sealed partial class InMemoryBus : IEventBus
             {
                 if (TopicPattern.Matches(group.Pattern, evt.Type))
                 {
-                    targets.Add(group);
+                    targets.Add((group, group.Unattended.Token));
                 }
             }
         }
 
-        foreach (var group in targets)
+        foreach (var (group, unattended) in targets)
         {
             var envelope = new Envelope(evt);
             if (group.Queue.Writer.TryWrite(envelope))
@@ -73,11 +74,22 @@ public sealed partial class InMemoryBus : IEventBus
                 continue;
             }
 
-            // The group is full: wait for room (backpressure) unless the caller or the bus gives up.
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+            if (unattended.IsCancellationRequested)
+            {
+                LogDropped(_logger, group.Name, evt.Id, evt.Type);
+                continue;
+            }
+
+            // The group is full: wait for room (backpressure) unless the caller or the bus gives up, or the group
+            // loses its last handler (nobody would ever make room).
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token, unattended);
             try
             {
                 await group.Queue.Writer.WriteAsync(envelope, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (unattended.IsCancellationRequested && !cancellationToken.IsCancellationRequested && !_stopping.IsCancellationRequested)
+            {
+                LogDropped(_logger, group.Name, evt.Id, evt.Type);
             }
             catch (Exception e) when (e is OperationCanceledException or ChannelClosedException && !cancellationToken.IsCancellationRequested)
             {
@@ -113,6 +125,11 @@ public sealed partial class InMemoryBus : IEventBus
 
             var subscription = new Subscription(this, consumerGroup, handler, options);
             _subscriptions.Add(subscription);
+            if (consumerGroup.Handlers++ == 0)
+            {
+                consumerGroup.Unattended = new CancellationTokenSource();
+            }
+
             subscription.Start();
             return subscription;
         }
@@ -144,12 +161,19 @@ public sealed partial class InMemoryBus : IEventBus
         }
     }
 
-    private void Remove(Subscription subscription)
+    private void Remove(Subscription subscription, ConsumerGroup group)
     {
+        CancellationTokenSource? unattended = null;
         lock (_gate)
         {
-            _subscriptions.Remove(subscription);
+            if (_subscriptions.Remove(subscription) && --group.Handlers == 0)
+            {
+                unattended = group.Unattended;
+            }
         }
+
+        // Outside the lock: cancelling runs the waiting publishers' registrations.
+        unattended?.Cancel();
     }
 
     private void AddDeadLetter(DeadLetter letter)
@@ -165,6 +189,9 @@ public sealed partial class InMemoryBus : IEventBus
     [LoggerMessage(Level = LogLevel.Warning, Message = "Handler in group {Group} failed on event {EventId} ({EventType}), attempt {Attempt} of {MaxAttempts}")]
     private static partial void LogHandlerFailed(ILogger logger, Exception exception, string group, string eventId, string eventType, int attempt, int maxAttempts);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Group {Group} is full and has no handler: event {EventId} ({EventType}) dropped for it")]
+    private static partial void LogDropped(ILogger logger, string group, string eventId, string eventType);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Group {Group} gave up on event {EventId} ({EventType}) after {Attempts} attempts: {Error}")]
     private static partial void LogDeadLetter(ILogger logger, string group, string eventId, string eventType, int attempts, string error);
 
@@ -175,7 +202,24 @@ public sealed partial class InMemoryBus : IEventBus
         public int Attempts { get; set; }
     }
 
-    private sealed record ConsumerGroup(string Name, string Pattern, Channel<Envelope> Queue);
+    /// <summary>A queue and the count of handlers attending it; guarded by the bus lock.</summary>
+    private sealed class ConsumerGroup(string name, string pattern, Channel<Envelope> queue)
+    {
+        public string Name { get; } = name;
+        public string Pattern { get; } = pattern;
+        public Channel<Envelope> Queue { get; } = queue;
+        public int Handlers { get; set; }
+
+        /// <summary>Cancelled while the group has no handler: publishers must not wait for room then.</summary>
+        public CancellationTokenSource Unattended { get; set; } = CreateCancelled();
+
+        private static CancellationTokenSource CreateCancelled()
+        {
+            var cts = new CancellationTokenSource();
+            cts.Cancel();
+            return cts;
+        }
+    }
 
     /// <summary>One handler of a group, run by <see cref="SubscriptionOptions.Concurrency"/> workers.</summary>
     private sealed class Subscription(InMemoryBus bus, ConsumerGroup group, Func<CloudEvent, CancellationToken, Task> handler, SubscriptionOptions options)
@@ -195,7 +239,7 @@ public sealed partial class InMemoryBus : IEventBus
                 return;
             }
 
-            bus.Remove(this);
+            bus.Remove(this, group);
             await _cts.CancelAsync().ConfigureAwait(false);
             await Task.WhenAll(_workers).ConfigureAwait(false);
             _cts.Dispose();

@@ -76,6 +76,36 @@ public sealed class InMemoryBusTests : EventBusContract
     }
 
     [Fact]
+    public async Task A_full_group_without_handlers_does_not_hold_publishers_up()
+    {
+        await using var bus = new InMemoryBus();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sub = bus.Subscribe("a.b", "g", async (_, ct) =>
+        {
+            started.TrySetResult();
+            await gate.Task.WaitAsync(ct);
+        }, new SubscriptionOptions { Capacity = 1 });
+
+        await bus.PublishAsync(CloudEvent.Create("/t", "a.b", "0", TimeProvider.System.GetUtcNow()));
+        await started.Task.WaitAsync(Deadline);
+        await bus.PublishAsync(CloudEvent.Create("/t", "a.b", "1", TimeProvider.System.GetUtcNow()));
+        var waiting = bus.PublishAsync(CloudEvent.Create("/t", "a.b", "2", TimeProvider.System.GetUtcNow())).AsTask();
+        Assert.False(await Eventually.CompletesWithinAsync(waiting, TimeSpan.FromMilliseconds(200)));
+
+        // The last handler leaves: the waiting publisher gives up on this group instead of waiting for ever.
+        await sub.DisposeAsync();
+        await waiting.WaitAsync(Deadline);
+        await bus.PublishAsync(CloudEvent.Create("/t", "a.b", "3", TimeProvider.System.GetUtcNow())).AsTask().WaitAsync(Deadline);
+
+        // What the queue held is kept for the next handler: the queued event and the one interrupted.
+        ConcurrentQueue<CloudEvent> got = new();
+        await using var next = bus.Subscribe("a.b", "g", (e, _) => { got.Enqueue(e); return Task.CompletedTask; });
+        await Eventually.WaitAsync(() => got.Count >= 2, Deadline);
+        Assert.Equal(["0", "1"], got.Select(e => e.Subject!).Order());
+    }
+
+    [Fact]
     public async Task Bad_options_are_refused()
     {
         await using var bus = new InMemoryBus();
