@@ -148,13 +148,18 @@ public sealed partial class InMemoryBus : IEventBus
 
             _disposed = true;
             subscriptions = [.. _subscriptions];
+        }
+
+        // Cancel before completing the queues, so no worker picks up another queued event on the way out.
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        lock (_gate)
+        {
             foreach (var group in _groups.Values)
             {
                 group.Queue.Writer.TryComplete();
             }
         }
 
-        await _stopping.CancelAsync().ConfigureAwait(false);
         foreach (var subscription in subscriptions)
         {
             await subscription.DisposeAsync().ConfigureAwait(false);

@@ -298,8 +298,10 @@ public abstract class EventBusContract
         var type = Unique("end") + ".x";
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var sawCancel = false;
+        var calls = 0;
         bus.Subscribe(type, "busy", async (_, ct) =>
         {
+            Interlocked.Increment(ref calls);
             started.TrySetResult();
             try
             {
@@ -314,9 +316,11 @@ public abstract class EventBusContract
 
         await bus.PublishAsync(Event(type));
         await started.Task.WaitAsync(Deadline);
+        await bus.PublishAsync(Event(type, "queued behind the busy one"));
 
         await bus.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
         Assert.True(sawCancel);
+        Assert.Equal(1, Volatile.Read(ref calls));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => bus.PublishAsync(Event(type)).AsTask());
     }
 
