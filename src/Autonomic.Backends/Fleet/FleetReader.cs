@@ -1,5 +1,6 @@
 using Autonomic.Core.Specs;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace Autonomic.Backends.Fleet;
@@ -59,13 +60,20 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
     private YamlNode LoadRoot(string yaml)
     {
         var stream = new YamlStream();
+        var parser = new TrackingParser(new Parser(new StringReader(yaml)));
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream.Load(parser);
         }
         catch (YamlException ex)
         {
             throw new FleetFileException(file, (int)ex.Start.Line, (int)ex.Start.Column, "", CleanYamlMessage(ex.Message), ex);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or IndexOutOfRangeException)
+        {
+            // YamlDotNet's scanner throws these for some malformed input (an unclosed [ for one); the end of the
+            // last event parsed is the best position there is.
+            throw new FleetFileException(file, (int)parser.LastEnd.Line, (int)parser.LastEnd.Column, "", "invalid YAML after this point (an unclosed [ or { perhaps?)", ex);
         }
 
         if (stream.Documents.Count == 0)
@@ -79,6 +87,25 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
         }
 
         return stream.Documents[0].RootNode;
+    }
+
+    /// <summary>Remembers where the last successfully parsed event ended, for errors that carry no position.</summary>
+    private sealed class TrackingParser(IParser inner) : IParser
+    {
+        public Mark LastEnd { get; private set; } = new(0, 1, 1);
+
+        public ParsingEvent? Current => inner.Current;
+
+        public bool MoveNext()
+        {
+            bool moved = inner.MoveNext();
+            if (inner.Current is { } current)
+            {
+                LastEnd = current.End;
+            }
+
+            return moved;
+        }
     }
 
     /// <summary>YamlDotNet prefixes its messages with the span, which our own prefix already gives.</summary>
@@ -204,11 +231,11 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
         var d = new ProbeSpec();
         ProbeKind? kind = null;
         YamlNode? kindNode = null;
-        void SetKind(ProbeKind k, YamlNode node, string key)
+        void SetKind(ProbeKind k, YamlNode? node, string key)
         {
             if (kind is { } existing && existing != k)
             {
-                throw Fail(node, s.Field(key), $"a probe is one of http, tcp or exec; this one is already {existing.ToString().ToLowerInvariant()} (line {kindNode!.Start.Line})");
+                throw Fail(node!, s.Field(key), $"a probe is one of http, tcp or exec; this one is already {existing.ToString().ToLowerInvariant()} (line {kindNode!.Start.Line})");
             }
 
             kind = k;
@@ -217,7 +244,7 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
 
         string? path = null;
         IReadOnlyList<string>? command = null;
-        if (s.TryGet("kind", out YamlNode? kn, out _))
+        if (s.TryGet("kind", out YamlNode? kn, out YamlNode? kk))
         {
             string text = s.Text("kind", null)!;
             int index = Array.IndexOf(ProbeKinds, text);
@@ -226,27 +253,27 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
                 throw Fail(kn, s.Field("kind"), FleetValues.Unknown("probe kind", text, ProbeKinds));
             }
 
-            SetKind((ProbeKind)index, kn, "kind");
+            SetKind((ProbeKind)index, kk, "kind");
         }
 
-        if (s.TryGet("http", out YamlNode? hn, out _))
+        if (s.TryGet("http", out _, out YamlNode? hk))
         {
-            SetKind(ProbeKind.Http, hn, "http");
+            SetKind(ProbeKind.Http, hk, "http");
             path = s.Text("http", HttpPath);
         }
 
-        if (s.TryGet("tcp", out YamlNode? tn, out _))
+        if (s.TryGet("tcp", out YamlNode? tn, out YamlNode? tk))
         {
-            SetKind(ProbeKind.Tcp, tn, "tcp");
+            SetKind(ProbeKind.Tcp, tk, "tcp");
             if (s.Bool("tcp") != true)
             {
                 throw Fail(tn, s.Field("tcp"), "write tcp: true for a TCP probe, or leave it out");
             }
         }
 
-        if (s.TryGet("exec", out YamlNode? en, out _))
+        if (s.TryGet("exec", out YamlNode? en, out YamlNode? ek))
         {
-            SetKind(ProbeKind.Exec, en, "exec");
+            SetKind(ProbeKind.Exec, ek, "exec");
             command = s.StringList("exec");
         }
 
@@ -492,7 +519,13 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
             {
                 if (first <= otherLast && otherFirst <= last)
                 {
-                    throw PortError(entry, $"ports {Range(first, last)} overlap {other.Key}'s ports {Range(otherFirst, otherLast)} (one port per replica, from port to port+replicas-1)");
+                    // Blame the side an override changed, since that is what the user must look at.
+                    bool blameOther = entry.PortVariable is null && entry.ReplicasVariable is null
+                        && (other.PortVariable is not null || other.ReplicasVariable is not null);
+                    (Entry blamed, int bf, int bl, Entry peer, int pf, int pl) = blameOther
+                        ? (other, otherFirst, otherLast, entry, first, last)
+                        : (entry, first, last, other, otherFirst, otherLast);
+                    throw PortError(blamed, $"ports {Range(bf, bl)} overlap {peer.Key}'s ports {Range(pf, pl)} (one port per replica, from port to port+replicas-1)");
                 }
             }
 
@@ -501,7 +534,7 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
     }
 
     private FleetFileException PortError(Entry entry, string reason) =>
-        entry.PortVariable is { } variable
+        (entry.PortVariable ?? entry.ReplicasVariable) is { } variable
             ? new FleetFileException(file, 0, 0, entry.Field + ".port", $"{variable}: {reason}")
             : Fail(entry.PortMark, entry.Field + ".port", reason);
 
