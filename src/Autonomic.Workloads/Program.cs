@@ -43,7 +43,6 @@ internal static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 
         var faults = new FaultState();
-        Task? server = null;
         Socket? listener = null;
         if (options.Port is { } port)
         {
@@ -58,7 +57,7 @@ internal static class Program
             }
 
             var endpoints = new Endpoints(options, faults, Log);
-            server = new HttpServer(listener, endpoints.HandleAsync, faults).RunAsync(shutdown.Token);
+            _ = new HttpServer(listener, endpoints.HandleAsync, faults).RunAsync(shutdown.Token);
             int bound = ((IPEndPoint)listener.LocalEndPoint!).Port;
             Log($"listening on {options.Host}:{bound} pid={Environment.ProcessId}");
         }

@@ -29,6 +29,10 @@ internal sealed record WorkloadOptions
         Endpoints: GET /healthz, /readyz, /, /metrics
         Faults (GET or POST): /fault/crash, /fault/hang[?mode=block|stop], /fault/leak?mb_per_s=N[&max_mb=M],
           /fault/slow?ms=N, /fault/errors?rate=R, /fault/unready, /fault/cpu?seconds=S, /fault/reset
+        Slow and errors apply to every later request (healthz included) except /fault/*, so reset always works.
+        Hang: mode=block (default) stops accepting and answering in-process; the process stays alive and still
+        exits 0 on SIGTERM. mode=stop sends SIGSTOP to itself: frozen until SIGCONT or SIGKILL.
+        Crash answers, then exits with code 1. SIGTERM or SIGINT: clean exit with code 0.
         """;
 
     public WorkloadMode Mode { get; init; } = WorkloadMode.Web;
