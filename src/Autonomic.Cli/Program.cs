@@ -35,6 +35,12 @@ namespace Autonomic.Cli
             });
 
             var root = new RootCommand("Autonomic: a self-healing control plane for the services on this machine") { api };
+            // Bare `autonomic` shows the help; as a command was expected, it is still a usage error (exit 2).
+            root.SetAction(parse =>
+            {
+                new System.CommandLine.Help.HelpAction().Invoke(parse);
+                return 2;
+            });
             var runner = new ClientRunner(context, api);
             root.Subcommands.Add(StatusCommand.Create(runner));
             root.Subcommands.Add(IncidentsCommand.Create(runner));

@@ -42,9 +42,10 @@ public sealed class GatewayHost : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(source);
         return StartAsync(url, options, services =>
         {
-            // Forward, not copy: the gateway reads the very store and injector the agents use.
-            services.AddSingleton(_ => source.GetRequiredService<IStateStore>());
-            services.AddSingleton(_ => source.GetRequiredService<IFaultInjector>());
+            // The very store and injector the agents use, registered as instances so that disposing the gateway's
+            // container leaves them alone: the control plane owns and disposes them.
+            services.AddSingleton(source.GetRequiredService<IStateStore>());
+            services.AddSingleton(source.GetRequiredService<IFaultInjector>());
             if (source.GetService<TimeProvider>() is { } time)
             {
                 services.AddSingleton(time);

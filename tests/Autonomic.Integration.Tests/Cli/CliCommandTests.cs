@@ -187,6 +187,24 @@ public sealed class CliCommandTests(GatewayFixture fx) : IClassFixture<GatewayFi
     }
 
     [Fact]
+    public async Task An_unknown_command_is_named()
+    {
+        using var error = new StringWriter();
+        var code = await CliApp.RunAsync(["frobnicate"], Context(TextWriter.Null, error));
+        Assert.Equal(2, code);
+        Assert.Equal("error: Unrecognized command or argument 'frobnicate'.\nsee 'autonomic --help'", error.ToString().Trim().Replace("\r\n", "\n", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task No_command_shows_the_help_and_exits_2()
+    {
+        using var output = new StringWriter();
+        var code = await CliApp.RunAsync([], Context(output, TextWriter.Null));
+        Assert.Equal(2, code);
+        Assert.Contains("Usage:", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Help_exits_0_and_lists_the_commands()
     {
         using var output = new StringWriter();

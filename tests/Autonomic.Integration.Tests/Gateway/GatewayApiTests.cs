@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
 using Autonomic.Core.Abstractions;
+using Autonomic.Core.Model;
 using Autonomic.Gateway;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -242,15 +243,21 @@ public sealed class GatewayApiTests(GatewayFixture fx) : IClassFixture<GatewayFi
     }
 
     [Fact]
-    public async Task The_gateway_can_borrow_the_control_planes_services()
+    public async Task The_gateway_borrows_the_control_planes_services_without_disposing_them()
     {
+        var store = new InMemoryStateStore();
+        await store.UpsertInstanceAsync(new InstanceRecord { Id = "api-0", Service = "api" });
         await using var outer = new ServiceCollection()
-            .AddSingleton(fx.Store)
+            .AddSingleton<IStateStore>(store)
             .AddSingleton<IFaultInjector>(fx.Injector)
             .BuildServiceProvider();
-        await using var host = await GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions { LogDirectory = fx.LogDirectory }, outer);
-        using var http = new HttpClient { BaseAddress = host.Address };
-        var instances = await http.GetFromJsonAsync<JsonElement>("/api/v1/instances");
-        Assert.Equal(3, instances.GetArrayLength());
+        await using (var host = await GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions { LogDirectory = fx.LogDirectory }, outer))
+        {
+            using var http = new HttpClient { BaseAddress = host.Address };
+            var instances = await http.GetFromJsonAsync<JsonElement>("/api/v1/instances");
+            Assert.Equal("api-0", Assert.Single(instances.EnumerateArray().ToList()).GetProperty("id").GetString());
+        }
+
+        Assert.False(store.Disposed);
     }
 }

@@ -61,7 +61,13 @@ internal sealed class InMemoryStateStore : IStateStore
     public Task<IReadOnlyList<AgentAction>> ListActionsAsync(int limit, string? incidentId = null, CancellationToken cancellationToken = default) =>
         Get<AgentAction>(() => [.. actions.Values.Where(a => incidentId is null || a.IncidentId == incidentId).OrderByDescending(a => a.CreatedAt).Take(limit)]);
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public bool Disposed { get; private set; }
+
+    public ValueTask DisposeAsync()
+    {
+        Disposed = true;
+        return ValueTask.CompletedTask;
+    }
 
     private Task Do(Action write)
     {
