@@ -1,0 +1,35 @@
+# make build | deps | test | demo | bench | clean — `make test` works on a fresh clone.
+SHELL := /bin/bash
+CONFIG ?= Release
+OUT := artifacts/autonomic
+TESTS := tests/Autonomic.Core.Tests tests/Autonomic.Architecture.Tests tests/Autonomic.Integration.Tests
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
+
+.PHONY: all build deps test format demo bench clean
+
+all: build
+
+build:
+	dotnet build src/Autonomic.Cli -c $(CONFIG) -o $(OUT) --nologo -v quiet -clp:NoSummary
+	@for t in $(TESTS); do dotnet build $$t -c $(CONFIG) --nologo -v quiet -clp:NoSummary || exit 1; done
+
+deps:
+	@scripts/install-deps.sh
+
+format:
+	dotnet format --verify-no-changes
+
+test: deps build format
+	CONFIGURATION=$(CONFIG) scripts/run-tests.sh
+
+demo: deps build
+	bin/autonomic up -f examples/demo.yaml --demo
+
+bench: build
+	bin/autonomic bench recovery
+
+clean:
+	rm -rf artifacts
+	find src tests -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +

@@ -1,0 +1,77 @@
+using System.CommandLine;
+using Autonomic.Core.Model;
+using Autonomic.Gateway;
+using Spectre.Console;
+
+namespace Autonomic.Cli.Commands;
+
+/// <summary><c>autonomic status [--json]</c>: every instance of every service with its state.</summary>
+internal static class StatusCommand
+{
+    public static Command Create(ClientRunner runner)
+    {
+        var json = new Option<bool>("--json") { Description = "Print the API's JSON instead of a table" };
+        var command = new Command("status", "Show services and their instances") { json };
+        command.SetAction((parse, ct) => runner.RunAsync(parse, async client =>
+        {
+            var text = await client.GetTextAsync("api/v1/status", ct);
+            if (parse.GetValue(json))
+            {
+                await runner.Context.Out.WriteLineAsync(text);
+                return 0;
+            }
+
+            Render(runner.Context, ApiClient.Parse<StatusView>(text));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static void Render(CliContext context, StatusView status)
+    {
+        var now = context.Time.GetUtcNow();
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in new[] { "service", "instance", "state", "pid", "port", "restarts", "uptime", "reason" })
+        {
+            table.AddColumn(column);
+        }
+
+        foreach (var service in status.Services)
+        {
+            if (service.Instances.Count == 0)
+            {
+                table.AddRow(new Text(service.Name), new Text("-"), new Text("none"), new Text("-"), new Text("-"), new Text("-"), new Text("-"), new Text($"{service.Replicas} wanted"));
+            }
+
+            foreach (var i in service.Instances)
+            {
+                var uptime = InstanceStates.IsAlive(i.State) && i.StartedAt is { } started ? Format.Duration(now - started) : "-";
+                table.AddRow(
+                    new Text(service.Name),
+                    new Text(i.Id),
+                    new Text(Snake(i.State), new Style(StateColour(i.State))),
+                    new Text(i.Pid?.ToString() ?? "-"),
+                    new Text(i.Port?.ToString() ?? "-"),
+                    new Text(i.Restarts.ToString()),
+                    new Text(uptime),
+                    new Text(Format.Or(i.Reason)));
+            }
+        }
+
+        context.Console.Write(table);
+        var ready = status.Services.Sum(s => s.Ready);
+        var wanted = status.Services.Sum(s => s.Replicas);
+        context.Console.Write(new Text($"{status.Services.Count} services, {ready}/{wanted} instances ready, {status.IncidentsOpen} open incidents\n"));
+    }
+
+    internal static string Snake(InstanceState state) => state.ToString().ToLowerInvariant();
+
+    private static Color StateColour(InstanceState state) => state switch
+    {
+        InstanceState.Ready => Color.Green,
+        InstanceState.Pending or InstanceState.Starting or InstanceState.Running => Color.Yellow,
+        InstanceState.Unready or InstanceState.Exited or InstanceState.Backoff => Color.Orange1,
+        InstanceState.Fatal => Color.Red,
+        _ => Color.Grey,
+    };
+}
