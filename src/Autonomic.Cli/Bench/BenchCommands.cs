@@ -18,6 +18,12 @@ public static class BenchCommands
         return bench;
     }
 
+    /// <summary>
+    /// Why a peer supervisor cannot run here (its missing binaries and the Debian package to install),
+    /// or null when it is installed or needs nothing external (autonomic).
+    /// </summary>
+    public static string? MissingPeer(string system) => RecoveryBenchmark.MissingRequirement(system);
+
     private static Command CreateRecovery()
     {
         var trials = new Option<int>("--trials") { Description = "Trials per system and fault.", DefaultValueFactory = _ => 20 };

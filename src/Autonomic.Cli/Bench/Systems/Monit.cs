@@ -48,7 +48,7 @@ internal sealed class Monit(ServiceSetup setup, int httpdPort) : SupervisedSyste
             set httpd port {httpdPort} and use address 127.0.0.1
                 allow 127.0.0.1
             check process bench with pidfile {PidFile}
-                start program = "/bin/sh -c '{Setup.LaunchScript} >/dev/null 2>&1 & echo $! > {PidFile}'" with timeout 30 seconds
+                start program = "/bin/sh -c '{Setup.LaunchScript} >/dev/null 2>&1 & echo $! > {PidFile}'" with timeout 1 seconds
                 stop program  = "/bin/sh {stop}"
                 if failed host 127.0.0.1 port {port} protocol http request "{Setup.HealthPath}" with timeout 1 seconds then restart
 
