@@ -73,9 +73,9 @@ internal sealed class AutonomicSystem(ServiceSetup setup, int apiPort) : Supervi
         {
             Posix.Signal(p, Posix.SigKill);
         }
-
-        _http.Dispose();
     }
+
+    protected override void ReleaseResources() => _http.Dispose();
 
     /// <summary>The fleet file for one replica of the service, with fast liveness probing and restarts.</summary>
     public static string FleetYaml(ServiceCommand command, int port, string healthPath)

@@ -56,7 +56,13 @@ internal abstract class SupervisedSystem : IAsyncDisposable
         {
             Daemon?.Dispose();
             Daemon = null;
+            ReleaseResources();
         }
+    }
+
+    /// <summary>Frees in-process resources (clients) once the supervisor is gone.</summary>
+    protected virtual void ReleaseResources()
+    {
     }
 
     protected static int? ParsePid(string text)
