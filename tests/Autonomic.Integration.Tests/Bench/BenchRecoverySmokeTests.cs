@@ -1,0 +1,70 @@
+using System.CommandLine;
+using System.Text.Json;
+using Autonomic.Cli.Bench;
+
+namespace Autonomic.Integration.Tests.Bench;
+
+/// <summary>A fact that is skipped, saying why, when the Debian peer supervisors are not installed.</summary>
+public sealed class BenchPeersInstalledFactAttribute : FactAttribute
+{
+    public BenchPeersInstalledFactAttribute()
+    {
+        var missing = new[] { "runit", "supervisord" }
+            .Select(BenchCommands.MissingPeer)
+            .OfType<string>()
+            .ToList();
+        if (missing.Count > 0)
+        {
+            Skip = "peer supervisors not installed: " + string.Join("; ", missing);
+        }
+    }
+}
+
+public class BenchRecoverySmokeTests
+{
+    [BenchPeersInstalledFact]
+    public async Task Recovery_bench_measures_crash_downtime_under_runit_and_supervisord()
+    {
+        var dir = Directory.CreateTempSubdirectory("bench-smoke-");
+        try
+        {
+            var json = Path.Combine(dir.FullName, "bench.json");
+            var md = Path.Combine(dir.FullName, "bench.md");
+            var root = new RootCommand("autonomic");
+            root.Subcommands.Add(BenchCommands.Create());
+            var exit = await root.Parse(
+                ["bench", "recovery", "--trials", "1", "--systems", "runit,supervisord", "--faults", "crash",
+                 "--json", json, "--md", md]).InvokeAsync();
+
+            Assert.Equal(0, exit);
+            using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(json));
+            var rows = doc.RootElement.GetProperty("rows").EnumerateArray().ToList();
+            Assert.Equal(["runit", "supervisord"], rows.Select(r => r.GetProperty("system").GetString()));
+            foreach (var row in rows)
+            {
+                Assert.Equal("crash", row.GetProperty("fault").GetString());
+                Assert.Equal(1, row.GetProperty("trials").GetInt32());
+                Assert.Equal(1, row.GetProperty("recovered").GetInt32());
+                Assert.InRange(row.GetProperty("downtime_ms_p50").GetDouble(), 0.001, 10_000);
+                Assert.InRange(row.GetProperty("cold_start_ms").GetDouble(), 0.001, 30_000);
+            }
+
+            var table = await File.ReadAllTextAsync(md);
+            Assert.Contains("| runit | crash | 1 | 1 |", table, StringComparison.Ordinal);
+            Assert.Contains("| supervisord | crash | 1 | 1 |", table, StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Unknown_system_is_a_usage_error()
+    {
+        var root = new RootCommand("autonomic");
+        root.Subcommands.Add(BenchCommands.Create());
+        var exit = await root.Parse(["bench", "recovery", "--systems", "systemd"]).InvokeAsync();
+        Assert.Equal(2, exit);
+    }
+}
