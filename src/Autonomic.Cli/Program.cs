@@ -48,11 +48,9 @@ namespace Autonomic.Cli
             root.Subcommands.Add(LogsCommand.Create(runner));
             root.Subcommands.Add(ChaosCommand.Create(runner));
 
-            // ---- Commands that run the control plane or benchmarks are added here. ----
-            // e.g. root.Subcommands.Add(UpCommand.Create(context));        (Commands/UpCommand.cs: up)
-            //      root.Subcommands.Add(ValidateCommand.Create(context));  (validate)
-            //      root.Subcommands.Add(Bench.BenchCommand.Create(context)); (Cli/Bench: bench)
-            // ---- end of added commands ----
+            root.Subcommands.Add(UpCommand.Create());
+            root.Subcommands.Add(UpCommand.CreateValidate());
+            root.Subcommands.Add(Bench.BenchCommands.Create());
             return root;
         }
 

@@ -36,10 +36,12 @@ public sealed record ControlPlaneOptions
 public sealed class ControlPlane : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly IStateStore _store;
 
-    private ControlPlane(WebApplication app, FleetSpec fleet)
+    private ControlPlane(WebApplication app, FleetSpec fleet, IStateStore store)
     {
         _app = app;
+        _store = store;
         Fleet = fleet;
     }
 
@@ -114,7 +116,7 @@ public sealed class ControlPlane : IAsyncDisposable
 
         var app = builder.Build();
         app.MapAutonomicApi();
-        return new ControlPlane(app, fleet);
+        return new ControlPlane(app, fleet, store);
     }
 
     /// <summary>Starts the API and the agents. A taken API port is reported with the port.</summary>
@@ -140,7 +142,8 @@ public sealed class ControlPlane : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _app.DisposeAsync().ConfigureAwait(false);
-        await _app.Services.GetRequiredService<IStateStore>().DisposeAsync().ConfigureAwait(false);
+        // Registered as an instance, so the container leaves it to its creator.
+        await _store.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>True when something answers on the API URL's port.</summary>

@@ -17,7 +17,7 @@ namespace Autonomic.Integration.Tests.ControlPlane;
 /// </summary>
 public sealed class ControlPlaneHarness : IAsyncDisposable
 {
-    private readonly List<Cli.Hosting.ControlPlane> _planes = [];
+    private readonly List<global::Autonomic.Cli.Hosting.ControlPlane> _planes = [];
 
     public ControlPlaneHarness()
     {
@@ -27,7 +27,12 @@ public sealed class ControlPlaneHarness : IAsyncDisposable
 
     public string Root { get; }
     public int ApiPort { get; }
-    public Cli.Hosting.ControlPlane Plane => _planes[^1];
+
+    /// <summary>Environment variable set on every instance of this harness, with <see cref="RunId"/> as its value.</summary>
+    public const string RunMarker = "AUTONOMIC_TEST_RUN";
+
+    public string RunId { get; } = Guid.NewGuid().ToString("N");
+    public global::Autonomic.Cli.Hosting.ControlPlane Plane => _planes[^1];
     public InstanceRegistry Registry => Plane.Services.GetRequiredService<InstanceRegistry>();
     public IStateStore Store => Plane.Services.GetRequiredService<IStateStore>();
     public IFaultInjector Chaos => Plane.Services.GetRequiredService<IFaultInjector>();
@@ -46,12 +51,17 @@ public sealed class ControlPlaneHarness : IAsyncDisposable
             services:
             {servicesYaml}
             """;
-        return FleetFile.Parse(yaml, "test.yaml", new Dictionary<string, string?>(), AppContext.BaseDirectory);
+        var fleet = FleetFile.Parse(yaml, "test.yaml", new Dictionary<string, string?>(), AppContext.BaseDirectory);
+        // Marks this harness's processes, so a test can tell them from any other run's.
+        return fleet with
+        {
+            Services = fleet.Services.Select(s => s with { Env = new Dictionary<string, string>(s.Env) { [RunMarker] = RunId } }).ToArray(),
+        };
     }
 
     public async Task StartAsync(FleetSpec fleet, bool leaveRunning = false)
     {
-        var plane = await Cli.Hosting.ControlPlane.CreateAsync(fleet, new ControlPlaneOptions { LeaveRunning = leaveRunning, MinimumLevel = LogLevel.Warning, Monitor = new Agents.Monitoring.MonitorOptions { SampleInterval = TimeSpan.FromMilliseconds(200) } });
+        var plane = await global::Autonomic.Cli.Hosting.ControlPlane.CreateAsync(fleet, new ControlPlaneOptions { LeaveRunning = leaveRunning, MinimumLevel = LogLevel.Warning, Monitor = new Agents.Monitoring.MonitorOptions { SampleInterval = TimeSpan.FromMilliseconds(200) } });
         _planes.Add(plane);
         await plane.StartAsync();
         await plane.Adopted.WaitAsync(TimeSpan.FromSeconds(20));

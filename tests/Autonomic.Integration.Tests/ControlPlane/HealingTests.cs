@@ -145,7 +145,7 @@ public sealed class HealingTests
         using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
         squatter.Start();
         await h.StartAsync(h.Fleet(Web(port, replicas: 1)));
-        var incident = await Eventually.WaitAsync(async () => (await h.Store.ListIncidentsAsync(10)).FirstOrDefault(), Deadline, "an incident");
+        var incident = await Eventually.WaitAsync(async () => (await h.Store.ListIncidentsAsync(10)) is { Count: > 0 } list ? list[0] : null, Deadline, "an incident");
         Assert.Equal("launch_failed", incident.Cause);
         Assert.Contains(port.ToString(System.Globalization.CultureInfo.InvariantCulture), incident.Summary, StringComparison.Ordinal);
         Assert.NotEqual(InstanceState.Ready, h.Instance("web-0").Record.State);
@@ -178,7 +178,7 @@ public sealed class HealingTests
         // Exactly one process per instance carries the instance's marker.
         foreach (var id in pids.Keys)
         {
-            Assert.Single(ProcessesMarked(id));
+            Assert.Single(ProcessesMarked(id, h.RunId));
         }
 
         // The adopted process is still supervised: killing it is healed by the new control plane.
@@ -187,7 +187,7 @@ public sealed class HealingTests
         await h.WaitReadyAsync("web-0", Deadline, notPid: adopted);
     }
 
-    private static IEnumerable<int> ProcessesMarked(string instanceId)
+    private static IEnumerable<int> ProcessesMarked(string instanceId, string runId)
     {
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
@@ -206,7 +206,8 @@ public sealed class HealingTests
                 continue;
             }
 
-            if (env.Split('\0').Contains($"AUTONOMIC_INSTANCE={instanceId}"))
+            var vars = env.Split('\0');
+            if (vars.Contains($"AUTONOMIC_INSTANCE={instanceId}") && vars.Contains($"{ControlPlaneHarness.RunMarker}={runId}"))
             {
                 yield return pid;
             }

@@ -21,8 +21,9 @@ public sealed class GatewayFixture : IAsyncLifetime
     public Uri Address => host!.Address;
     public HttpClient Http { get; private set; } = null!;
 
-    /// <summary>THE one place the test store is made: switch to the SQLite store here once it is merged.</summary>
-    internal static IStateStore CreateStore() => new InMemoryStateStore();
+    /// <summary>The one place the gateway tests make a store: a real SQLite store in a fresh temporary file (migrate before use).</summary>
+    internal static IStateStore CreateStore() =>
+        new Autonomic.Backends.Store.SqliteStateStore($"sqlite:{Path.Combine(Path.GetTempPath(), "autonomic-gateway-" + Guid.NewGuid().ToString("N"), "state.db")}");
 
     public async Task InitializeAsync()
     {
