@@ -60,25 +60,28 @@ public abstract class EventBusContract
         await using var bus = CreateBus();
         var type = Unique("work") + ".item";
         ConcurrentQueue<(int Handler, CloudEvent Event)> got = new();
-        var secondGotOne = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var first = true;
+        var oneGotOne = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var twoGotOne = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        // The first handler holds its first event until the second handler has had one: only sharing ends the wait.
-        await using var one = bus.Subscribe(type, "workers", async (e, ct) =>
+        // Each handler holds its first event until the other has had one: only sharing ends the wait,
+        // whichever handler the bus happens to serve first.
+        Func<CloudEvent, CancellationToken, Task> Handler(int n, TaskCompletionSource mine, TaskCompletionSource theirs)
         {
-            got.Enqueue((1, e));
-            if (first)
+            var first = true;
+            return async (e, ct) =>
             {
-                first = false;
-                await secondGotOne.Task.WaitAsync(Deadline, ct);
-            }
-        });
-        await using var two = bus.Subscribe(type, "workers", (e, _) =>
-        {
-            got.Enqueue((2, e));
-            secondGotOne.TrySetResult();
-            return Task.CompletedTask;
-        });
+                got.Enqueue((n, e));
+                mine.TrySetResult();
+                if (first)
+                {
+                    first = false;
+                    await theirs.Task.WaitAsync(Deadline, ct);
+                }
+            };
+        }
+
+        await using var one = bus.Subscribe(type, "workers", Handler(1, oneGotOne, twoGotOne));
+        await using var two = bus.Subscribe(type, "workers", Handler(2, twoGotOne, oneGotOne));
 
         var sent = Enumerable.Range(0, 20).Select(i => Event(type, $"s{i}")).ToList();
         foreach (var e in sent)
