@@ -23,11 +23,33 @@ internal sealed class HttpServer(Socket listener, Func<HttpRequest, ValueTask<Ht
 {
     private const int MaxHeaderBytes = 64 * 1024;
 
+    /// <summary>
+    /// The listening socket passed by a supervisor as descriptor 3 (systemd's socket activation protocol:
+    /// LISTEN_FDS=1, LISTEN_PID naming this process), or null when none was passed.
+    /// </summary>
+    public static Socket? Inherited()
+    {
+        if (Environment.GetEnvironmentVariable("LISTEN_FDS") != "1")
+        {
+            return null;
+        }
+
+        var pid = Environment.GetEnvironmentVariable("LISTEN_PID");
+        if (pid is not null && pid != Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        {
+            return null;
+        }
+
+        return new Socket(new SafeSocketHandle(3, ownsHandle: true));
+    }
+
     public static Socket Listen(string host, int port)
     {
         IPAddress address = IPAddress.Parse(host);
         var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        // SO_REUSEADDR alone (level SOL_SOCKET 1, option 2): .NET's ReuseAddress also sets SO_REUSEPORT, which would let
+        // two processes listen on one port and split its connections.
+        socket.SetRawSocketOption(1, 2, BitConverter.GetBytes(1));
         socket.Bind(new IPEndPoint(address, port));
         socket.Listen(512);
         return socket;

@@ -48,7 +48,7 @@ internal static class Program
         {
             try
             {
-                listener = HttpServer.Listen(options.Host, port);
+                listener = HttpServer.Inherited() ?? HttpServer.Listen(options.Host, port);
             }
             catch (Exception ex) when (ex is SocketException or FormatException)
             {

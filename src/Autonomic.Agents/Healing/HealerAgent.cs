@@ -169,7 +169,7 @@ public sealed partial class HealerAgent(
         var openIncidents = (await store.ListIncidentsAsync(500, ct).ConfigureAwait(false))
             .Where(i => i.InstanceId is not null && i.Status is IncidentStatus.Open or IncidentStatus.Mitigated or IncidentStatus.Escalated)
             .GroupBy(i => i.InstanceId!)
-            .ToDictionary(g => g.Key, g => g.First().Id, StringComparer.Ordinal);
+            .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
 
         foreach (var spec in fleet.Services)
         {
@@ -178,7 +178,7 @@ public sealed partial class HealerAgent(
                 var id = spec.InstanceId(index);
                 var slot = new Slot(id, spec, index);
                 _slots[id] = slot;
-                slot.IncidentId = openIncidents.GetValueOrDefault(id);
+                slot.Incident = openIncidents.GetValueOrDefault(id);
                 if (recorded.Remove(id, out var rec))
                 {
                     slot.Life = slot.Life with { Restarts = rec.Restarts };
@@ -292,6 +292,8 @@ public sealed partial class HealerAgent(
             await RunAsync(slot, directive, evidenceMap, ct).ConfigureAwait(false);
         }
 
+        await FlushIncidentAsync(slot, ct).ConfigureAwait(false);
+
         if (slot.Life.State != before || transition.Directives.Count > 0 || observation is Observation.Launched)
         {
             await PersistAsync(slot, ct).ConfigureAwait(false);
@@ -309,7 +311,7 @@ public sealed partial class HealerAgent(
         switch (directive)
         {
             case Directive.OpenIncident open:
-                await OpenIncidentAsync(slot, open, evidence, ct).ConfigureAwait(false);
+                OpenIncident(slot, open, evidence);
                 break;
             case Directive.Launch launch:
                 await LaunchAsync(slot, launch, evidence, ct).ConfigureAwait(false);
@@ -330,20 +332,19 @@ public sealed partial class HealerAgent(
                 }, ct).ConfigureAwait(false);
                 break;
             case Directive.MitigateIncident:
-                await UpdateIncidentAsync(slot, i => i.MitigatedAt is null ? i with { Status = IncidentStatus.Mitigated, MitigatedAt = time.GetUtcNow() } : i, ct).ConfigureAwait(false);
+                UpdateIncident(slot, i => i.MitigatedAt is null ? i with { Status = IncidentStatus.Mitigated, MitigatedAt = time.GetUtcNow() } : i);
                 break;
             case Directive.ResolveIncident:
-                await UpdateIncidentAsync(slot, i => i with
+                UpdateIncident(slot, i => i with
                 {
                     Status = IncidentStatus.Resolved,
                     MitigatedAt = i.MitigatedAt ?? time.GetUtcNow(),
                     ResolvedAt = time.GetUtcNow(),
-                }, ct).ConfigureAwait(false);
-                slot.IncidentId = null;
+                });
                 break;
             case Directive.Escalate escalate:
                 await RecordAsync(slot, "escalate", escalate.Rule, escalate.Reason, ActionStatus.Succeeded, "instance is FATAL; a human must act", evidence, ct).ConfigureAwait(false);
-                await UpdateIncidentAsync(slot, i => i with { Status = IncidentStatus.Escalated, NeedsHuman = true, Summary = escalate.Reason }, ct).ConfigureAwait(false);
+                UpdateIncident(slot, i => i with { Status = IncidentStatus.Escalated, NeedsHuman = true, Summary = escalate.Reason });
                 LogEscalated(slot.Id, escalate.Reason);
                 break;
         }
@@ -351,7 +352,7 @@ public sealed partial class HealerAgent(
 
     private async Task LaunchAsync(Slot slot, Directive.Launch launch, Dictionary<string, string> evidence, CancellationToken ct)
     {
-        var kind = slot.Life.Restarts > 0 || slot.IncidentId is not null ? "restart" : "start";
+        var kind = slot.Life.Restarts > 0 || slot.Incident is not null ? "restart" : "start";
         var action = await RecordAsync(slot, kind, launch.Rule, launch.Reason, ActionStatus.Intent, null, evidence, ct).ConfigureAwait(false);
         if (options.DryRun)
         {
@@ -371,6 +372,7 @@ public sealed partial class HealerAgent(
                 WorkingDirectory = slot.Spec.WorkingDirectory,
                 Port = slot.Spec.PortOf(slot.Index),
                 LogPath = LogPathOf(slot.Id),
+                SocketActivation = slot.Spec.SocketActivation,
             }, ct).ConfigureAwait(false);
             slot.Handle = handle;
             WatchExit(slot, handle);
@@ -384,18 +386,12 @@ public sealed partial class HealerAgent(
             result = new Observation.LaunchFailed(ex.Message, ex.Reason != "command_not_found");
         }
 
-        // Applied inline so that the launch and its outcome are one step of the loop.
-        var before = slot.Life.State;
+        // Applied inline so that the launch and its outcome are one step of the loop (logged there as one transition).
         var transition = InstanceLifecycle.Next(slot.Life, result, slot.Spec, time.GetUtcNow(), Random.Shared.NextDouble());
         slot.Life = transition.Next;
         foreach (var d in transition.Directives)
         {
             await RunAsync(slot, d, evidence, ct).ConfigureAwait(false);
-        }
-
-        if (before != slot.Life.State)
-        {
-            LogTransition(slot.Id, before.ToString(), slot.Life.State.ToString(), slot.Life.Reason ?? "");
         }
     }
 
@@ -435,12 +431,15 @@ public sealed partial class HealerAgent(
         }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private async Task OpenIncidentAsync(Slot slot, Directive.OpenIncident open, Dictionary<string, string> evidence, CancellationToken ct)
+    /// <summary>
+    /// Opens an incident, or joins the instance's unresolved one (a crash loop is one incident). Kept in memory and
+    /// written by <see cref="FlushIncidentAsync"/> after the step's actions, so a restart is not held up by it.
+    /// </summary>
+    private void OpenIncident(Slot slot, Directive.OpenIncident open, Dictionary<string, string> evidence)
     {
         var now = time.GetUtcNow();
-        if (slot.IncidentId is { } existing && await store.GetIncidentAsync(existing, ct).ConfigureAwait(false) is { } current && current.Status != IncidentStatus.Resolved)
+        if (slot.Incident is { Status: not IncidentStatus.Resolved } current)
         {
-            // A failure while the last one is not resolved yet belongs to the same incident (a crash loop is one incident).
             var merged = new Dictionary<string, string>(current.Evidence);
             foreach (var (k, v) in evidence)
             {
@@ -448,11 +447,12 @@ public sealed partial class HealerAgent(
             }
 
             merged["failures"] = (int.Parse(current.Evidence.GetValueOrDefault("failures", "1"), CultureInfo.InvariantCulture) + 1).ToString(CultureInfo.InvariantCulture);
-            await store.UpsertIncidentAsync(current with { Status = current.Status == IncidentStatus.Escalated ? current.Status : IncidentStatus.Open, MitigatedAt = null, Evidence = merged, Summary = open.Summary }, ct).ConfigureAwait(false);
+            slot.Incident = current with { Status = current.Status == IncidentStatus.Escalated ? current.Status : IncidentStatus.Open, MitigatedAt = null, Evidence = merged, Summary = open.Summary };
+            slot.IncidentDirty = true;
             return;
         }
 
-        var incident = new Incident
+        slot.Incident = new Incident
         {
             Id = NewId("inc"),
             Service = slot.Spec.Name,
@@ -464,19 +464,44 @@ public sealed partial class HealerAgent(
             DetectedAt = now,
             Evidence = new Dictionary<string, string>(evidence) { ["failures"] = "1", ["rule"] = open.Rule },
         };
-        slot.IncidentId = incident.Id;
-        await store.UpsertIncidentAsync(incident, ct).ConfigureAwait(false);
-        await bus.PublishAsync(CloudEvent.Create(Source, EventTypes.IncidentOpened, slot.Id, now, new { incidentId = incident.Id, cause = incident.Cause, summary = incident.Summary }), ct).ConfigureAwait(false);
-        LogIncident(incident.Id, slot.Id, open.Cause, open.Summary);
+        slot.IncidentDirty = true;
+        slot.IncidentIsNew = true;
+        LogIncident(slot.Incident.Id, slot.Id, open.Cause, open.Summary);
     }
 
-    private async Task UpdateIncidentAsync(Slot slot, Func<Incident, Incident> update, CancellationToken ct)
+    private void UpdateIncident(Slot slot, Func<Incident, Incident> update)
     {
-        if (slot.IncidentId is { } id && await store.GetIncidentAsync(id, ct).ConfigureAwait(false) is { } incident)
+        if (slot.Incident is { } incident)
         {
-            var next = update(incident);
-            await store.UpsertIncidentAsync(next, ct).ConfigureAwait(false);
-            await bus.PublishAsync(CloudEvent.Create(Source, EventTypes.IncidentUpdated, slot.Id, time.GetUtcNow(), new { incidentId = id, status = next.Status }), ct).ConfigureAwait(false);
+            slot.Incident = update(incident);
+            slot.IncidentDirty = true;
+        }
+    }
+
+    /// <summary>Writes the step's changes to the instance's incident and announces them.</summary>
+    private async Task FlushIncidentAsync(Slot slot, CancellationToken ct)
+    {
+        if (!slot.IncidentDirty || slot.Incident is not { } incident)
+        {
+            return;
+        }
+
+        slot.IncidentDirty = false;
+        await store.UpsertIncidentAsync(incident, ct).ConfigureAwait(false);
+        var now = time.GetUtcNow();
+        if (slot.IncidentIsNew)
+        {
+            slot.IncidentIsNew = false;
+            await bus.PublishAsync(CloudEvent.Create(Source, EventTypes.IncidentOpened, slot.Id, now, new { incidentId = incident.Id, cause = incident.Cause, summary = incident.Summary }), ct).ConfigureAwait(false);
+        }
+        else
+        {
+            await bus.PublishAsync(CloudEvent.Create(Source, EventTypes.IncidentUpdated, slot.Id, now, new { incidentId = incident.Id, status = incident.Status }), ct).ConfigureAwait(false);
+        }
+
+        if (incident.Status == IncidentStatus.Resolved)
+        {
+            slot.Incident = null;
         }
     }
 
@@ -494,16 +519,12 @@ public sealed partial class HealerAgent(
             Evidence = new Dictionary<string, string>(evidence),
             Status = status,
             Outcome = outcome,
-            IncidentId = slot.IncidentId,
+            IncidentId = slot.Incident?.Id,
             CreatedAt = now,
             CompletedAt = status == ActionStatus.Intent ? null : now,
         };
         await store.UpsertActionAsync(action, ct).ConfigureAwait(false);
-        if (slot.IncidentId is { } incidentId && await store.GetIncidentAsync(incidentId, ct).ConfigureAwait(false) is { } incident)
-        {
-            await store.UpsertIncidentAsync(incident with { ActionIds = [.. incident.ActionIds, action.Id] }, ct).ConfigureAwait(false);
-        }
-
+        UpdateIncident(slot, i => i with { ActionIds = [.. i.ActionIds, action.Id] });
         return action;
     }
 
@@ -575,7 +596,10 @@ public sealed partial class HealerAgent(
         public int Index { get; } = index;
         public Lifecycle Life { get; set; } = new();
         public IProcessHandle? Handle { get; set; }
-        public string? IncidentId { get; set; }
+        /// <summary>The instance's unresolved incident, kept here by its only writer.</summary>
+        public Incident? Incident { get; set; }
+        public bool IncidentDirty { get; set; }
+        public bool IncidentIsNew { get; set; }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{InstanceId}: {From} -> {To} ({Reason})")]

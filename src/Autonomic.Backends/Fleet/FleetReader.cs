@@ -11,7 +11,7 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
     private static readonly string[] RootKeys = ["control_plane", "services"];
     private static readonly string[] ControlPlaneKeys = ["api", "store", "bus", "log_dir", "log_max_bytes", "log_files", "dry_run"];
     private static readonly string[] ServiceKeys =
-        ["name", "command", "args", "env", "working_dir", "port", "replicas", "health", "restart", "limits", "trends", "stop_grace"];
+        ["name", "command", "args", "env", "working_dir", "port", "replicas", "socket_activation", "health", "restart", "limits", "trends", "stop_grace"];
     private static readonly string[] HealthKeys = ["liveness", "readiness", "startup"];
     private static readonly string[] ProbeKeys =
         ["http", "tcp", "exec", "kind", "path", "command", "port", "period", "timeout", "failure_threshold", "success_threshold", "initial_delay"];
@@ -210,6 +210,7 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
             WorkingDirectory = workingDir is null ? null : Path.GetFullPath(Path.Combine(_baseDirectory, workingDir)),
             Port = s.Int("port", 1, 65535),
             Replicas = s.Int("replicas", 0, 100) ?? d.Replicas,
+            SocketActivation = s.Bool("socket_activation") ?? d.SocketActivation,
             Health = s.Child("health", HealthKeys) is { } h ? ReadHealth(h) : d.Health,
             Restart = s.Child("restart", RestartKeys) is { } r ? ReadRestart(r) : d.Restart,
             Limits = s.Child("limits", LimitKeys) is { } l ? ReadLimits(l) : d.Limits,

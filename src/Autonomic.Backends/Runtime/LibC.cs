@@ -106,6 +106,19 @@ internal static class LibC
 
     internal static void Close(int fd) => _ = CloseNative(fd);
 
+    /// <summary>Sets or clears close-on-exec on one descriptor.</summary>
+    internal static void SetCloseOnExec(int fd, bool on)
+    {
+        const int F_GETFD = 1;
+        const int F_SETFD = 2;
+        const int FD_CLOEXEC = 1;
+        var flags = FcntlNative(fd, F_GETFD, 0);
+        if (flags >= 0)
+        {
+            _ = FcntlNative(fd, F_SETFD, on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC);
+        }
+    }
+
     internal static long ClockTicksPerSecond()
     {
         try

@@ -29,6 +29,16 @@ public sealed partial class ProcessRuntime : IProcessRuntime
     // $0 is the log path, "$@" the program and its arguments: nothing is interpolated into the script.
     private const string LaunchScript = "exec \"$SETSID\" \"$@\" </dev/null >>\"$0\" 2>&1";
 
+    // Socket activation: the held listener (descriptor FD here) becomes descriptor 3 of the program. The pid of this
+    // shell is the program's pid (exec all the way), so LISTEN_PID names the program, as the protocol wants.
+    private const string ActivationScript = "export LISTEN_FDS=1 LISTEN_PID=$$; exec \"$SETSID\" \"$@\" </dev/null >>\"$0\" 2>&1 3<&{fd} {fd}<&-";
+
+    // Descriptors are inherited by every child forked while one is not close-on-exec: launches take turns.
+    private static readonly Lock LaunchLock = new();
+    private const int SolSocket = 1;
+    private const int SoReuseAddr = 2;
+    private readonly ConcurrentDictionary<int, Socket> _listeners = new();
+
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _disposed = new();
@@ -58,9 +68,17 @@ public sealed partial class ProcessRuntime : IProcessRuntime
         var command = ResolveCommand(request, workDir)
             ?? throw new LaunchException($"command '{request.Command}' not found or not executable (instance {request.InstanceId})", "command_not_found");
 
-        if (request.Port is { } port && !IsPortFree(port))
+        Socket? listener = null;
+        if (request.Port is { } port)
         {
-            throw new LaunchException($"port {port} is already in use (instance {request.InstanceId})", "port_in_use");
+            if (request.SocketActivation)
+            {
+                listener = ListenerFor(port) ?? throw new LaunchException($"port {port} is already in use (instance {request.InstanceId})", "port_in_use");
+            }
+            else if (!IsPortFree(port))
+            {
+                throw new LaunchException($"port {port} is already in use (instance {request.InstanceId})", "port_in_use");
+            }
         }
 
         if (!File.Exists(SetsidPath))
@@ -80,13 +98,17 @@ public sealed partial class ProcessRuntime : IProcessRuntime
             throw new LaunchException($"cannot open log file '{logPath}' for instance {request.InstanceId}: {e.Message}", "spawn_failed");
         }
 
-        var psi = new ProcessStartInfo("/bin/sh")
+        // dash takes only one-digit descriptors in redirections; the held listener's number is larger.
+        var psi = new ProcessStartInfo(listener is null ? "/bin/sh" : "/bin/bash")
         {
             UseShellExecute = false,
             WorkingDirectory = workDir ?? string.Empty,
         };
         psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(LaunchScript.Replace("$SETSID", SetsidPath, StringComparison.Ordinal));
+        var script = listener is null
+            ? LaunchScript
+            : ActivationScript.Replace("{fd}", ((int)listener.SafeHandle.DangerousGetHandle()).ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        psi.ArgumentList.Add(script.Replace("$SETSID", SetsidPath, StringComparison.Ordinal));
         psi.ArgumentList.Add(logPath);
         psi.ArgumentList.Add(command);
         foreach (var a in request.Args)
@@ -106,15 +128,31 @@ public sealed partial class ProcessRuntime : IProcessRuntime
 
         psi.Environment["AUTONOMIC_INSTANCE"] = request.InstanceId;
 
-        LibC.MarkInheritedDescriptorsCloseOnExec();
         Process process;
-        try
+        lock (LaunchLock)
         {
-            process = Process.Start(psi) ?? throw new LaunchException($"could not start instance {request.InstanceId}", "spawn_failed");
-        }
-        catch (Win32Exception e)
-        {
-            throw new LaunchException($"could not start instance {request.InstanceId}: {e.Message}", "spawn_failed");
+            LibC.MarkInheritedDescriptorsCloseOnExec();
+            var listenerFd = listener is null ? -1 : (int)listener.SafeHandle.DangerousGetHandle();
+            if (listenerFd >= 0)
+            {
+                LibC.SetCloseOnExec(listenerFd, false);
+            }
+
+            try
+            {
+                process = Process.Start(psi) ?? throw new LaunchException($"could not start instance {request.InstanceId}", "spawn_failed");
+            }
+            catch (Win32Exception e)
+            {
+                throw new LaunchException($"could not start instance {request.InstanceId}: {e.Message}", "spawn_failed");
+            }
+            finally
+            {
+                if (listenerFd >= 0)
+                {
+                    LibC.SetCloseOnExec(listenerFd, true);
+                }
+            }
         }
 
         var pid = process.Id;
@@ -126,6 +164,32 @@ public sealed partial class ProcessRuntime : IProcessRuntime
         var exited = WatchChildAsync(pid, process);
         LogStarted(request.InstanceId, pid, command, logPath);
         return Task.FromResult<IProcessHandle>(new ProcessHandle(pid, startTicks, startedAt, exited, isChild: true));
+    }
+
+    /// <summary>The listening socket held for <paramref name="port"/>, bound on first use; null when the port is taken.</summary>
+    private Socket? ListenerFor(int port)
+    {
+        if (_listeners.TryGetValue(port, out var held))
+        {
+            return held;
+        }
+
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            // SO_REUSEADDR alone: .NET's ReuseAddress also sets SO_REUSEPORT, which would let a program that ignores
+            // the passed socket bind the port beside it and take half the connections.
+            socket.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(1));
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
+            socket.Listen(1024);
+        }
+        catch (SocketException)
+        {
+            socket.Dispose();
+            return null;
+        }
+
+        return _listeners.GetOrAdd(port, socket);
     }
 
     public IProcessHandle? Adopt(int pid, long startTicks)
@@ -207,6 +271,13 @@ public sealed partial class ProcessRuntime : IProcessRuntime
         }
 
         _children.Clear();
+        // The instances keep their own copies of held listeners.
+        foreach (var (_, listener) in _listeners)
+        {
+            listener.Dispose();
+        }
+
+        _listeners.Clear();
         return ValueTask.CompletedTask;
     }
 

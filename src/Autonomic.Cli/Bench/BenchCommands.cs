@@ -53,10 +53,15 @@ public static class BenchCommands
             Description = "Seconds after a fault before a trial counts as not recovered (default 10 for crash, 8 for hang).",
         };
         var skipMissing = new Option<bool>("--skip-missing") { Description = "Skip systems whose binaries are not installed instead of failing." };
+        var settle = new Option<double>("--settle")
+        {
+            Description = "Seconds the service stays up between a recovery and the next fault (the same for every system).",
+            DefaultValueFactory = _ => 2.5,
+        };
 
         var command = new Command("recovery", "Downtime after crash and hang faults, Autonomic vs supervisord, runit, s6 and monit.")
         {
-            trials, systems, faults, json, md, serviceCommand, healthPath, recoveryTimeout, skipMissing,
+            trials, systems, faults, json, md, serviceCommand, healthPath, recoveryTimeout, skipMissing, settle,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
@@ -69,7 +74,8 @@ public static class BenchCommands
                 TimeSpan.FromSeconds(timeout ?? 8),
                 r.GetValue(serviceCommand),
                 r.GetValue(healthPath) ?? "/healthz",
-                r.GetValue(skipMissing));
+                r.GetValue(skipMissing),
+                TimeSpan.FromSeconds(Math.Max(0, r.GetValue(settle))));
             return await RunRecoveryAsync(options, r.GetValue(json), r.GetValue(md), Console.Out, Console.Error, ct);
         });
         return command;

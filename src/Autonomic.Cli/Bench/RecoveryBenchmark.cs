@@ -14,7 +14,8 @@ internal sealed record RecoveryBenchOptions(
     TimeSpan HangRecoveryTimeout,
     string? ServiceCommandTemplate,
     string HealthPath,
-    bool SkipMissing);
+    bool SkipMissing,
+    TimeSpan Settle);
 
 /// <summary>
 /// Runs each supervisor against each fault on a fresh copy of the service, measuring downtime with an
@@ -116,6 +117,9 @@ internal sealed class RecoveryBenchmark(RecoveryBenchOptions options, TimeProvid
                 }
 
                 pid = next.Value;
+                // Faults do not come back to back: every system gets the same uptime before the next one (runsv, for
+                // one, delays a restart by a second when the service ran for less than a second).
+                await Task.Delay(options.Settle, time, ct);
             }
 
             return BenchRow.FromTrials(systemName, fault, downtimes, cold, note);

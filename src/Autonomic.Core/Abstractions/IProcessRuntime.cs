@@ -12,6 +12,12 @@ public sealed record LaunchRequest
     public int? Port { get; init; }
     /// <summary>stdout and stderr are appended here.</summary>
     public required string LogPath { get; init; }
+    /// <summary>
+    /// Socket activation: the runtime holds a listening socket on <see cref="Port"/> across restarts and passes it to
+    /// the process as descriptor 3 (<c>LISTEN_FDS=1</c>, systemd's protocol). Connections that arrive while the
+    /// instance restarts wait in the socket's backlog instead of being refused.
+    /// </summary>
+    public bool SocketActivation { get; init; }
 }
 
 /// <summary>How a process ended.</summary>

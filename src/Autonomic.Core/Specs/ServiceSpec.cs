@@ -103,6 +103,8 @@ public sealed record ServiceSpec
     /// <summary>Base port; replica i listens on Port + i (given to it as PORT). Null: the service takes no port.</summary>
     public int? Port { get; init; }
     public int Replicas { get; init; } = 1;
+    /// <summary>Hold each replica's listening socket across restarts and pass it as descriptor 3 (systemd's LISTEN_FDS protocol).</summary>
+    public bool SocketActivation { get; init; }
     public HealthChecks Health { get; init; } = new();
     public RestartPolicy Restart { get; init; } = new();
     public ResourceLimits Limits { get; init; } = new();

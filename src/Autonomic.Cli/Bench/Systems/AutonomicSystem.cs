@@ -94,6 +94,7 @@ internal sealed class AutonomicSystem(ServiceSetup setup, int apiPort) : Supervi
                 args: [{args}]
                 port: {p}
                 replicas: 1
+                socket_activation: true
                 health:
                   liveness: {"{"}http: {healthPath}, period: 500ms, timeout: 250ms, failure_threshold: 3{"}"}
                 restart: {"{"}mode: always, backoff_initial: 200ms, backoff_max: 5s, reset_after: 2s, budget: 1000, budget_window: 60s{"}"}
