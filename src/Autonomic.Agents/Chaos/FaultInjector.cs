@@ -24,7 +24,7 @@ public sealed class FaultInjector(InstanceRegistry registry, IProcessRuntime run
         var live = Resolve(target);
         if (live.Handle is not { } handle)
         {
-            throw new ArgumentException($"instance {live.Record.Id} has no live process (state {live.Record.State.ToString().ToLowerInvariant()})", nameof(target));
+            throw new InvalidOperationException($"instance {live.Record.Id} has no live process (state {live.Record.State.ToString().ToLowerInvariant()})");
         }
 
         string detail;
@@ -85,11 +85,11 @@ public sealed class FaultInjector(InstanceRegistry registry, IProcessRuntime run
             }
 
             return all.FirstOrDefault(i => i.Record.Service == service && i.Record.Index == index)
-                ?? throw new KeyNotFoundException($"no instance {index} of service '{service}'");
+                ?? throw new ArgumentException($"no instance {index} of service '{service}'", nameof(target));
         }
 
         return all.FirstOrDefault(i => i.Record.Id == target)
             ?? all.Where(i => i.Record.Service == target).OrderBy(i => i.Handle is null).ThenBy(i => i.Record.Index).FirstOrDefault()
-            ?? throw new KeyNotFoundException($"no service or instance named '{target}'; known: {string.Join(", ", all.Select(i => i.Record.Service).Distinct())}");
+            ?? throw new ArgumentException($"no service or instance named '{target}'; known: {string.Join(", ", all.Select(i => i.Record.Service).Distinct())}", nameof(target));
     }
 }
