@@ -26,10 +26,10 @@ public static class BackendRegistry
     };
 
     /// <summary>Creates the store named by <paramref name="url"/>; call <see cref="IStateStore.MigrateAsync"/> before use.</summary>
-    public static IStateStore CreateStore(string url) => Scheme(url, "store") switch
+    public static IStateStore CreateStore(string url, ILoggerFactory? loggers = null) => Scheme(url, "store") switch
     {
         "sqlite" => new SqliteStateStore(url),
-        "postgres" or "postgresql" => new PostgresStateStore(url),
+        "postgres" or "postgresql" => new PostgresStateStore(url, loggers?.CreateLogger<PostgresStateStore>()),
         var s => throw Unknown("store", url, s, StoreSchemes),
     };
 

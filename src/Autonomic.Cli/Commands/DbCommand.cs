@@ -13,6 +13,8 @@ namespace Autonomic.Cli.Commands;
 /// </summary>
 public static class DbCommand
 {
+    private static readonly TimeSpan CommandRetryFor = TimeSpan.FromSeconds(10);
+
     /// <summary>The <c>db</c> command; <paramref name="context"/> (default: the process console) receives the output.</summary>
     public static Command Create(CliContext? context = null)
     {
@@ -88,6 +90,12 @@ public static class DbCommand
         {
             await context.Error.WriteLineAsync($"error: {e.Message}");
             return 2;
+        }
+
+        if (store is PostgresStateStore postgres)
+        {
+            // Someone is waiting at the terminal: report an unreachable server sooner than a control plane would give up.
+            postgres.RetryFor = CommandRetryFor;
         }
 
         await using (store)

@@ -53,8 +53,11 @@ public sealed class PostgresStateStore : EfStateStore
     /// <summary>The name of the database.</summary>
     public string Database { get; }
 
-    /// <summary>How long an operation keeps being retried after its first transient failure before the failure is thrown.</summary>
-    public TimeSpan RetryFor { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long an operation keeps being retried after its first transient failure before the failure is thrown.
+    /// Set it before the store is used.
+    /// </summary>
+    public TimeSpan RetryFor { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Closes the pooled connections.</summary>
     public override ValueTask DisposeAsync() => _dataSource.DisposeAsync();

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Npgsql;
 
 namespace Autonomic.Backends.Store.Postgres;
@@ -7,7 +8,7 @@ namespace Autonomic.Backends.Store.Postgres;
 /// converted to an Npgsql connection string, and masked for display so that a password is never printed or logged.
 /// Query keys are Npgsql connection-string keywords (e.g. <c>?Maximum Pool Size=50</c> or <c>?sslmode=require</c>).
 /// </summary>
-public static class PostgresUrl
+public static partial class PostgresUrl
 {
     /// <summary>The URL schemes (without <c>://</c>) taken as PostgreSQL.</summary>
     public static readonly IReadOnlyList<string> Schemes = ["postgres", "postgresql"];
@@ -76,12 +77,13 @@ public static class PostgresUrl
     }
 
     /// <summary>
-    /// <paramref name="url"/> with its password replaced by <c>***</c>, for messages and logs. Text that is not a
-    /// parsable URL keeps only its scheme, since where the password ends is then unknown.
+    /// <paramref name="url"/> with its password (in the user info or as a <c>password=</c> option) replaced by
+    /// <c>***</c>, for messages and logs.
     /// </summary>
     public static string Mask(string url)
     {
         ArgumentNullException.ThrowIfNull(url);
+        url = PasswordOption().Replace(url, "$1***");
         var schemeEnd = url.IndexOf("://", StringComparison.Ordinal);
         if (schemeEnd < 0)
         {
@@ -102,6 +104,9 @@ public static class PostgresUrl
         var masked = colon < 0 ? userInfo : userInfo[..colon] + ":***";
         return url[..authorityStart] + masked + authority[at..] + (authorityEnd < 0 ? "" : url[authorityEnd..]);
     }
+
+    [GeneratedRegex(@"([?&](?:password|pwd)=)[^&#]*", RegexOptions.IgnoreCase)]
+    private static partial Regex PasswordOption();
 
     private static (string? User, string? Password) UserInfo(Uri uri)
     {

@@ -3,11 +3,12 @@ using Autonomic.Core.Abstractions;
 using Autonomic.Core.Model;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Xunit.Abstractions;
 
 namespace Autonomic.Integration.Tests.Store.Postgres;
 
 /// <summary>The store contract on a real PostgreSQL server, each test in a database of its own.</summary>
-public sealed class PostgresStateStoreTests : StateStoreContract
+public sealed class PostgresStateStoreTests(ITestOutputHelper output) : StateStoreContract
 {
     private readonly PostgresTestDatabase _database = new();
     private readonly List<IAsyncDisposable> _extraStores = [];
@@ -90,8 +91,11 @@ public sealed class PostgresStateStoreTests : StateStoreContract
         }
 
         await all.WaitAsync(TimeSpan.FromSeconds(40));
+        var retries = logger.Entries.Count(e => e.Level == LogLevel.Warning);
+        output.WriteLine($"{rounds} rounds terminated {terminated} connections; {retries} operations retried");
 
         Assert.True(terminated > 0, "no connection was terminated while the writes ran");
+        Assert.True(retries > 0, "no operation was retried");
         Assert.Contains(logger.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("transient failure", StringComparison.Ordinal));
         var events = await store.ListEventsAsync(10_000);
         Assert.Equal(Writers * WritesEach, events.Count);

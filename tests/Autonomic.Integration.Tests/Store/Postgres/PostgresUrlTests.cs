@@ -45,6 +45,7 @@ public sealed class PostgresUrlTests
     [InlineData("postgres://u:hunter2@h:1/db?x=1", "postgres://u:***@h:1/db?x=1")]
     [InlineData("postgres://u:p:w@rd@h/db", "postgres://u:***@h/db")]
     [InlineData("postgres://u@h/db", "postgres://u@h/db")]
+    [InlineData("postgres://u@h/db?Timeout=3&Password=hunter2&x=1", "postgres://u@h/db?Timeout=3&Password=***&x=1")]
     [InlineData("postgres://h/db", "postgres://h/db")]
     [InlineData("sqlite:.autonomic/state.db", "sqlite:.autonomic/state.db")]
     public void Masking_hides_only_the_password(string url, string masked) => Assert.Equal(masked, PostgresUrl.Mask(url));
