@@ -1,5 +1,6 @@
 using Autonomic.Backends.Bus;
 using Autonomic.Backends.Store;
+using Autonomic.Backends.Store.Postgres;
 using Autonomic.Core.Abstractions;
 using Microsoft.Extensions.Logging;
 
@@ -15,7 +16,7 @@ public static class BackendRegistry
     public static readonly IReadOnlyList<string> BusSchemes = ["memory"];
 
     /// <summary>Store schemes this build knows.</summary>
-    public static readonly IReadOnlyList<string> StoreSchemes = ["sqlite"];
+    public static readonly IReadOnlyList<string> StoreSchemes = ["sqlite", "postgres", "postgresql"];
 
     /// <summary>Creates the bus named by <paramref name="url"/>.</summary>
     public static IEventBus CreateBus(string url, TimeProvider time, ILoggerFactory loggers) => Scheme(url, "bus") switch
@@ -25,9 +26,10 @@ public static class BackendRegistry
     };
 
     /// <summary>Creates the store named by <paramref name="url"/>; call <see cref="IStateStore.MigrateAsync"/> before use.</summary>
-    public static IStateStore CreateStore(string url) => Scheme(url, "store") switch
+    public static IStateStore CreateStore(string url, ILoggerFactory? loggers = null) => Scheme(url, "store") switch
     {
         "sqlite" => new SqliteStateStore(url),
+        "postgres" or "postgresql" => new PostgresStateStore(url, loggers?.CreateLogger<PostgresStateStore>()),
         var s => throw Unknown("store", url, s, StoreSchemes),
     };
 
@@ -36,7 +38,7 @@ public static class BackendRegistry
         var colon = url.IndexOf(':', StringComparison.Ordinal);
         if (colon <= 0)
         {
-            throw new ArgumentException($"{kind} URL '{url}' has no scheme; expected one of: {string.Join(", ", (kind == "bus" ? BusSchemes : StoreSchemes).Select(s => s + ":"))}");
+            throw new ArgumentException($"{kind} URL '{PostgresUrl.Mask(url)}' has no scheme; expected one of: {string.Join(", ", (kind == "bus" ? BusSchemes : StoreSchemes).Select(s => s + ":"))}");
         }
 
         return url[..colon].ToLowerInvariant();
@@ -46,7 +48,7 @@ public static class BackendRegistry
     {
         var best = known.OrderBy(k => Distance(k, scheme)).First();
         var hint = Distance(best, scheme) <= Math.Max(2, best.Length / 2) ? $" did you mean '{best}:'?" : "";
-        return new ArgumentException($"unknown {kind} '{url}':{hint} known: {string.Join(", ", known.Select(k => k + ":"))}");
+        return new ArgumentException($"unknown {kind} '{PostgresUrl.Mask(url)}':{hint} known: {string.Join(", ", known.Select(k => k + ":"))}");
     }
 
     /// <summary>Levenshtein distance, for suggestions.</summary>

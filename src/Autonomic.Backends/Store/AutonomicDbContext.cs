@@ -7,9 +7,22 @@ namespace Autonomic.Backends.Store;
 /// The EF Core model of the state store: services, instances, events (append-only), incidents, actions.
 /// Every <see cref="DateTimeOffset"/> is stored as UTC ticks in an integer column, so it sorts correctly on any
 /// provider and reads back in UTC with full precision. Short-lived: make one per operation.
+/// This type carries the SQLite migrations; a provider with its own migrations derives a context type from it
+/// (EF binds migrations to the exact context type), so the model is defined once.
 /// </summary>
-public sealed class AutonomicDbContext(DbContextOptions<AutonomicDbContext> options) : DbContext(options)
+public class AutonomicDbContext : DbContext
 {
+    public AutonomicDbContext(DbContextOptions<AutonomicDbContext> options)
+        : base(options)
+    {
+    }
+
+    /// <summary>For a derived context whose options are typed to itself.</summary>
+    protected AutonomicDbContext(DbContextOptions options)
+        : base(options)
+    {
+    }
+
     public DbSet<ServiceRow> Services => Set<ServiceRow>();
     public DbSet<InstanceRow> Instances => Set<InstanceRow>();
     public DbSet<EventRow> Events => Set<EventRow>();
