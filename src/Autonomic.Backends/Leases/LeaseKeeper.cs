@@ -88,13 +88,19 @@ public sealed class LeaseKeeper : IAsyncDisposable
 
     private async Task RenewAsync(long lastGrantSentAt)
     {
-        var period = _ttl / 3;
         var stopping = _stopping.Token;
-        while (!stopping.IsCancellationRequested)
+
+        // Ticks fall at fixed times from the grant however long a renewal takes, and a tick missed while a renewal
+        // was slow is taken at once rather than a full period later.
+        using var ticks = new PeriodicTimer(TimeSpan.FromTicks(Math.Max(_ttl.Ticks / 3, TimeSpan.TicksPerMillisecond)), _time);
+        while (true)
         {
             try
             {
-                await Task.Delay(period, _time, stopping);
+                if (!await ticks.WaitForNextTickAsync(stopping))
+                {
+                    return;
+                }
             }
             catch (OperationCanceledException)
             {
