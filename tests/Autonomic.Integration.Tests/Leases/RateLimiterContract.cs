@@ -43,20 +43,21 @@ public abstract class RateLimiterContract : IAsyncLifetime
     [Fact]
     public async Task An_empty_bucket_refills_at_its_rate_up_to_its_capacity()
     {
-        Assert.True(await Limiter.TryTakeAsync("restart:web", 2, 2));
-        Assert.True(await Limiter.TryTakeAsync("restart:web", 2, 2));
-        Assert.False(await Limiter.TryTakeAsync("restart:web", 2, 2));
+        // One token a second: each step below leaves more than half a second for the test's own work.
+        Assert.True(await Limiter.TryTakeAsync("restart:web", 2, 1));
+        Assert.True(await Limiter.TryTakeAsync("restart:web", 2, 1));
+        Assert.False(await Limiter.TryTakeAsync("restart:web", 2, 1));
 
-        // 0.6 s at 2 per second: one token and a fraction.
-        await AdvanceAsync(TimeSpan.FromMilliseconds(600));
-        Assert.True(await Limiter.TryTakeAsync("restart:web", 2, 2));
-        Assert.False(await Limiter.TryTakeAsync("restart:web", 2, 2));
+        // 1.4 s: one token and a fraction.
+        await AdvanceAsync(TimeSpan.FromMilliseconds(1400));
+        Assert.True(await Limiter.TryTakeAsync("restart:web", 2, 1));
+        Assert.False(await Limiter.TryTakeAsync("restart:web", 2, 1));
 
-        // Long enough for many tokens, but the bucket holds two.
-        await AdvanceAsync(TimeSpan.FromSeconds(3));
-        Assert.True(await Limiter.TryTakeAsync("restart:web", 2, 2));
-        Assert.True(await Limiter.TryTakeAsync("restart:web", 2, 2));
-        Assert.False(await Limiter.TryTakeAsync("restart:web", 2, 2));
+        // Long enough for four tokens, but the bucket holds two.
+        await AdvanceAsync(TimeSpan.FromSeconds(4));
+        Assert.True(await Limiter.TryTakeAsync("restart:web", 2, 1));
+        Assert.True(await Limiter.TryTakeAsync("restart:web", 2, 1));
+        Assert.False(await Limiter.TryTakeAsync("restart:web", 2, 1));
     }
 
     [Fact]
