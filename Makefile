@@ -7,7 +7,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all build deps test format demo bench clean
+.PHONY: all build deps services stop-services test format demo bench clean
 
 all: build
 
@@ -18,10 +18,17 @@ build:
 deps:
 	@scripts/install-deps.sh
 
+# PostgreSQL, Redis and RabbitMQ for the backend tests: installed when missing, started when down.
+services: deps
+	@for s in scripts/services/*.sh; do bash $$s start || exit 1; done
+
+stop-services:
+	@for s in scripts/services/*.sh; do bash $$s stop; done
+
 format:
 	dotnet format --verify-no-changes
 
-test: deps build format
+test: deps services build format
 	CONFIGURATION=$(CONFIG) scripts/run-tests.sh
 
 demo: deps build

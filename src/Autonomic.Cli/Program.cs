@@ -50,7 +50,9 @@ namespace Autonomic.Cli
 
             root.Subcommands.Add(UpCommand.Create());
             root.Subcommands.Add(UpCommand.CreateValidate());
+            root.Subcommands.Add(UpCommand.CreateAgent());
             root.Subcommands.Add(Bench.BenchCommands.Create());
+            root.Subcommands.Add(DbCommand.Create(context));
             return root;
         }
 

@@ -22,7 +22,9 @@ public sealed class FaultInjector(InstanceRegistry registry, IProcessRuntime run
         }
 
         var live = Resolve(target);
-        if (live.Handle is not { } handle)
+        // In a process of its own the API has no handle of the healer's; it adopts the recorded process to signal it.
+        var handle = live.Handle ?? (live.Record is { Pid: { } pid, StartTicks: { } ticks } ? runtime.Adopt(pid, ticks) : null);
+        if (handle is null)
         {
             throw new InvalidOperationException($"instance {live.Record.Id} has no live process (state {live.Record.State.ToString().ToLowerInvariant()})");
         }

@@ -25,6 +25,7 @@ public sealed partial class HealerAgent(
     IStateStore store,
     IEventBus bus,
     InstanceRegistry registry,
+    ILeaseManager leases,
     TimeProvider time,
     HealerOptions options,
     ILogger<HealerAgent> logger) : BackgroundService
@@ -33,17 +34,25 @@ public sealed partial class HealerAgent(
     private readonly Channel<Message> _inbox = Channel.CreateUnbounded<Message>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _adopted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly HashSet<string> _held = new(StringComparer.Ordinal);
     private IAsyncDisposable? _subscription;
     private DateTimeOffset _nextLogCheck;
+    private DateTimeOffset _nextLeaseCheck;
+
+    /// <summary>The services whose lease this healer holds, i.e. the ones it acts on.</summary>
+    public IReadOnlyCollection<string> HeldServices => _held.ToArray();
 
     /// <summary>Completes once the instances recorded by an earlier control plane have been re-adopted or restarted.</summary>
     public Task Adopted => _adopted.Task;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await AdoptAsync(stoppingToken).ConfigureAwait(false);
-        _subscription = bus.Subscribe("probe.*", "healer", OnProbeEventAsync);
-        var anomalies = bus.Subscribe(EventTypes.AnomalyDetected, "healer-anomalies", OnAnomalyAsync);
+        await PrepareAsync(stoppingToken).ConfigureAwait(false);
+        // Every healer process hears every verdict (its own group); only the lease holder of a service acts on it.
+        var group = $"healer-{options.Owner}";
+        _subscription = bus.Subscribe("probe.*", group, OnProbeEventAsync, new SubscriptionOptions { Transient = true });
+        var anomalies = bus.Subscribe(EventTypes.AnomalyDetected, group + "-anomalies", OnAnomalyAsync, new SubscriptionOptions { Transient = true });
+        await RefreshLeasesAsync(stoppingToken).ConfigureAwait(false);
         _adopted.TrySetResult();
         using var ticker = new PeriodicTimer(options.TickInterval, time);
         var tickLoop = TickAsync(ticker, stoppingToken);
@@ -81,7 +90,7 @@ public sealed partial class HealerAgent(
         }
 
         // The loop has ended: this is now the only code touching the slots.
-        var stops = _slots.Values.Where(s => s.Handle is not null && InstanceStates.IsAlive(s.Life.State)).Select(async slot =>
+        var stops = _slots.Values.Where(s => _held.Contains(s.Spec.Name) && s.Handle is not null && InstanceStates.IsAlive(s.Life.State)).Select(async slot =>
         {
             await runtime.StopAsync(slot.Handle!, slot.Spec.StopGracePeriod, cancellationToken).ConfigureAwait(false);
             slot.Life = slot.Life with { State = InstanceState.Stopped, Reason = "control plane shut down" };
@@ -89,6 +98,24 @@ public sealed partial class HealerAgent(
             await PersistAsync(slot, CancellationToken.None).ConfigureAwait(false);
         });
         await Task.WhenAll(stops).ConfigureAwait(false);
+        await ReleaseLeasesAsync().ConfigureAwait(false);
+    }
+
+    private async Task ReleaseLeasesAsync()
+    {
+        foreach (var service in _held.ToArray())
+        {
+            try
+            {
+                await leases.ReleaseAsync(LeaseKey(service), options.Owner, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or TimeoutException)
+            {
+                LogLeaseError(ex, service);
+            }
+        }
+
+        _held.Clear();
     }
 
     private async Task TickAsync(PeriodicTimer ticker, CancellationToken ct)
@@ -157,53 +184,29 @@ public sealed partial class HealerAgent(
         return Task.CompletedTask;
     }
 
-    private async Task AdoptAsync(CancellationToken ct)
+    /// <summary>Saves the specs, makes a slot per wanted instance and forgets records of instances no longer wanted.</summary>
+    private async Task PrepareAsync(CancellationToken ct)
     {
         Directory.CreateDirectory(options.LogDirectory);
         foreach (var spec in fleet.Services)
         {
             await store.SaveServiceAsync(spec, ct).ConfigureAwait(false);
-        }
-
-        var recorded = (await store.ListInstancesAsync(ct).ConfigureAwait(false)).ToDictionary(i => i.Id, StringComparer.Ordinal);
-        var openIncidents = (await store.ListIncidentsAsync(500, ct).ConfigureAwait(false))
-            .Where(i => i.InstanceId is not null && i.Status is IncidentStatus.Open or IncidentStatus.Mitigated or IncidentStatus.Escalated)
-            .GroupBy(i => i.InstanceId!)
-            .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
-
-        foreach (var spec in fleet.Services)
-        {
             for (var index = 0; index < spec.Replicas; index++)
             {
                 var id = spec.InstanceId(index);
-                var slot = new Slot(id, spec, index);
-                _slots[id] = slot;
-                slot.Incident = openIncidents.GetValueOrDefault(id);
-                if (recorded.Remove(id, out var rec))
-                {
-                    slot.Life = slot.Life with { Restarts = rec.Restarts };
-                    if (rec.Pid is { } pid && rec.StartTicks is { } ticks && InstanceStates.IsAlive(rec.State) && runtime.Adopt(pid, ticks) is { } handle)
-                    {
-                        slot.Handle = handle;
-                        slot.Life = slot.Life with { State = rec.State == InstanceState.Stopping ? InstanceState.Running : rec.State, StartedAt = rec.StartedAt, ReadySince = rec.ReadySince, Reason = "re-adopted after control-plane restart" };
-                        WatchExit(slot, handle);
-                        await RecordAsync(slot, "adopt", "fleet.adopt", $"process {pid} from an earlier control plane is still running", ActionStatus.Succeeded, $"adopted pid {pid}",
-                            new Dictionary<string, string> { ["pid"] = pid.ToString(CultureInfo.InvariantCulture), ["start_ticks"] = ticks.ToString(CultureInfo.InvariantCulture) }, ct).ConfigureAwait(false);
-                        LogAdopted(id, pid);
-                    }
-                    else if (rec.State == InstanceState.Fatal)
-                    {
-                        slot.Life = slot.Life with { State = InstanceState.Fatal, Reason = rec.Reason };
-                    }
-                }
-
-                await PersistAsync(slot, ct).ConfigureAwait(false);
+                _slots[id] = new Slot(id, spec, index);
             }
         }
 
-        // Instances recorded but no longer wanted (the fleet shrank while the control plane was down).
-        foreach (var stale in recorded.Values)
+        var wanted = fleet.Services.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var stale in (await store.ListInstancesAsync(ct).ConfigureAwait(false)).Where(r => !_slots.ContainsKey(r.Id)))
         {
+            // The fleet shrank while no control plane ran. A service still in the fleet is its lease holder's business.
+            if (wanted.Contains(stale.Service) || (await leases.GetAsync(LeaseKey(stale.Service), ct).ConfigureAwait(false)) is not null)
+            {
+                continue;
+            }
+
             if (stale.Pid is { } pid && stale.StartTicks is { } ticks && runtime.Adopt(pid, ticks) is { } handle && !options.DryRun)
             {
                 await runtime.StopAsync(handle, TimeSpan.FromSeconds(5), ct).ConfigureAwait(false);
@@ -213,11 +216,134 @@ public sealed partial class HealerAgent(
         }
     }
 
+    /// <summary>The lease key of a service: one healer acts on a service at a time.</summary>
+    public static string LeaseKey(string service) => $"healer/service/{service}";
+
+    /// <summary>Renews held leases and tries to take the others; a newly taken service is taken over.</summary>
+    private async Task RefreshLeasesAsync(CancellationToken ct)
+    {
+        _nextLeaseCheck = time.GetUtcNow() + options.LeaseTtl / 3;
+        foreach (var spec in fleet.Services)
+        {
+            Lease? lease;
+            try
+            {
+                lease = await leases.TryAcquireAsync(LeaseKey(spec.Name), options.Owner, options.LeaseTtl, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or TimeoutException)
+            {
+                // Without the lease backend nobody can prove the lease is ours: stop acting until it answers again.
+                LogLeaseError(ex, spec.Name);
+                lease = null;
+            }
+
+            var had = _held.Contains(spec.Name);
+            if (lease is not null && !had)
+            {
+                _held.Add(spec.Name);
+                LogLeaseTaken(spec.Name, lease.Token);
+                await TakeOverAsync(spec, lease, ct).ConfigureAwait(false);
+            }
+            else if (lease is null && had)
+            {
+                _held.Remove(spec.Name);
+                LogLeaseLost(spec.Name);
+                foreach (var slot in _slots.Values.Where(s => s.Spec.Name == spec.Name))
+                {
+                    // Another healer acts on these now; this one only forgets them (it never kills what it lost).
+                    slot.Handle = null;
+                    slot.Life = new Lifecycle { Restarts = slot.Life.Restarts };
+                    slot.Incident = null;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes a service over: re-adopts its recorded processes that still run (pid and start time must match), finds
+    /// processes a dead healer started but never recorded (by their instance marker), settles actions left as intent,
+    /// and lets the rest start.
+    /// </summary>
+    private async Task TakeOverAsync(ServiceSpec spec, Lease lease, CancellationToken ct)
+    {
+        var recorded = (await store.ListInstancesAsync(ct).ConfigureAwait(false)).Where(r => r.Service == spec.Name).ToDictionary(r => r.Id, StringComparer.Ordinal);
+        var incidents = (await store.ListIncidentsAsync(500, ct).ConfigureAwait(false))
+            .Where(i => i.Service == spec.Name && i.InstanceId is not null && i.Status is IncidentStatus.Open or IncidentStatus.Mitigated or IncidentStatus.Escalated)
+            .GroupBy(i => i.InstanceId!)
+            .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var intents = (await store.ListActionsAsync(500, null, ct).ConfigureAwait(false))
+            .Where(a => a.Status == ActionStatus.Intent && a.Agent == AgentNames.Healer)
+            .ToLookup(a => a.Subject, StringComparer.Ordinal);
+
+        foreach (var slot in _slots.Values.Where(s => s.Spec.Name == spec.Name))
+        {
+            var id = slot.Id;
+            slot.Incident = incidents.GetValueOrDefault(id);
+            slot.Handle = null;
+            slot.Life = new Lifecycle();
+            var evidence = new Dictionary<string, string> { ["lease_token"] = lease.Token.ToString(CultureInfo.InvariantCulture), ["owner"] = options.Owner };
+            string found;
+            if (recorded.TryGetValue(id, out var rec))
+            {
+                slot.Life = slot.Life with { Restarts = rec.Restarts };
+            }
+
+            if (rec is { Pid: { } pid, StartTicks: { } ticks } && InstanceStates.IsAlive(rec.State) && runtime.Adopt(pid, ticks) is { } handle)
+            {
+                slot.Handle = handle;
+                slot.Life = slot.Life with { State = rec.State == InstanceState.Stopping ? InstanceState.Running : rec.State, StartedAt = rec.StartedAt, ReadySince = rec.ReadySince, Reason = "re-adopted" };
+                found = $"process {pid} is still running";
+            }
+            else if (runtime.FindInstance(id, options.FleetId) is { } orphan)
+            {
+                slot.Handle = orphan;
+                slot.Life = slot.Life with { State = InstanceState.Running, StartedAt = orphan.StartedAt, Reason = "adopted: started by an earlier healer that died before recording it" };
+                found = $"process {orphan.Pid} runs for this instance but was not recorded";
+            }
+            else if (rec?.State == InstanceState.Fatal)
+            {
+                slot.Life = slot.Life with { State = InstanceState.Fatal, Reason = rec.Reason };
+                found = "instance is FATAL";
+            }
+            else
+            {
+                found = "no process runs for this instance";
+            }
+
+            foreach (var intent in intents[id])
+            {
+                await store.UpsertActionAsync(intent with
+                {
+                    Status = ActionStatus.Failed,
+                    Outcome = $"interrupted (its healer stopped before completing it); at takeover: {found}",
+                    CompletedAt = time.GetUtcNow(),
+                }, ct).ConfigureAwait(false);
+            }
+
+            if (slot.Handle is { } h)
+            {
+                WatchExit(slot, h);
+                evidence["pid"] = h.Pid.ToString(CultureInfo.InvariantCulture);
+                evidence["start_ticks"] = h.StartTicks.ToString(CultureInfo.InvariantCulture);
+                await RecordAsync(slot, "adopt", "fleet.adopt", found, ActionStatus.Succeeded, $"adopted pid {h.Pid}", evidence, ct).ConfigureAwait(false);
+                LogAdopted(id, h.Pid);
+            }
+
+            await FlushIncidentAsync(slot, ct).ConfigureAwait(false);
+            await PersistAsync(slot, ct).ConfigureAwait(false);
+        }
+    }
+
     private async Task HandleAsync(Message message, CancellationToken ct)
     {
         if (message.InstanceId is null)
         {
-            foreach (var slot in _slots.Values)
+            if (time.GetUtcNow() >= _nextLeaseCheck)
+            {
+                await RefreshLeasesAsync(ct).ConfigureAwait(false);
+            }
+
+            foreach (var slot in _slots.Values.Where(s => _held.Contains(s.Spec.Name)))
             {
                 await ApplyAsync(slot, message.Observation, null, ct).ConfigureAwait(false);
             }
@@ -226,7 +352,7 @@ public sealed partial class HealerAgent(
             return;
         }
 
-        if (!_slots.TryGetValue(message.InstanceId, out var target))
+        if (!_slots.TryGetValue(message.InstanceId, out var target) || !_held.Contains(target.Spec.Name))
         {
             return;
         }
@@ -373,6 +499,7 @@ public sealed partial class HealerAgent(
                 Port = slot.Spec.PortOf(slot.Index),
                 LogPath = LogPathOf(slot.Id),
                 SocketActivation = slot.Spec.SocketActivation,
+                FleetId = options.FleetId,
             }, ct).ConfigureAwait(false);
             slot.Handle = handle;
             WatchExit(slot, handle);
@@ -619,6 +746,15 @@ public sealed partial class HealerAgent(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "replacement of {InstanceId} ({Cause}) deferred: {Why}")]
     private partial void LogReplacementDeferred(string instanceId, string cause, string why);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "lease of service {Service} taken (token {Token}); taking it over")]
+    private partial void LogLeaseTaken(string service, long token);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "lease of service {Service} lost; another healer acts on it now")]
+    private partial void LogLeaseLost(string service);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "lease backend failed for service {Service}")]
+    private partial void LogLeaseError(Exception ex, string service);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "healer failed handling {InstanceId}")]
     private partial void LogHandleFailed(Exception ex, string? instanceId);

@@ -14,4 +14,13 @@ public sealed class HealerOptions
     /// <summary>Per-instance log size that triggers a rotation, and rotated files kept.</summary>
     public long LogMaxBytes { get; set; } = 10 * 1024 * 1024;
     public int LogFiles { get; set; } = 3;
+    /// <summary>This healer's name in leases: unique per process.</summary>
+    public string Owner { get; set; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
+    /// <summary>
+    /// How long a service's lease lasts without renewal (renewed every third of it): when a healer dies, another
+    /// takes its services over within this time.
+    /// </summary>
+    public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(3);
+    /// <summary>Names the fleet (the same for every agent on one store) in each instance's environment, so a takeover finds only its own processes.</summary>
+    public string FleetId { get; set; } = "default";
 }

@@ -148,7 +148,8 @@ public sealed partial class MonitorAgent(
                         Window(id).AddLatency(result.Ok ? result.Latency.TotalMilliseconds : null);
                     }
 
-                    if (tracker.Changed)
+                    // A failing verdict is repeated every period, so a healer that takes over late still hears it (level, not edge).
+                    if (tracker.Changed || tracker.Verdict == ProbeVerdict.Failing)
                     {
                         var data = new ProbeVerdictData
                         {
@@ -163,7 +164,10 @@ public sealed partial class MonitorAgent(
                         };
                         var type = data.Passing ? EventTypes.ProbeSucceeded : EventTypes.ProbeFailed;
                         await bus.PublishAsync(CloudEvent.Create(Source, type, id, time.GetUtcNow(), data), ct).ConfigureAwait(false);
-                        LogVerdict(id, name, data.Passing ? "passing" : "failing", result.Detail);
+                        if (tracker.Changed)
+                        {
+                            LogVerdict(id, name, data.Passing ? "passing" : "failing", result.Detail);
+                        }
                     }
                 }
 

@@ -9,7 +9,7 @@ namespace Autonomic.Backends.Fleet;
 internal sealed partial class FleetReader(string file, IReadOnlyDictionary<string, string?> environment, string? extraSearchDirectory)
 {
     private static readonly string[] RootKeys = ["control_plane", "services"];
-    private static readonly string[] ControlPlaneKeys = ["api", "store", "bus", "log_dir", "log_max_bytes", "log_files", "dry_run"];
+    private static readonly string[] ControlPlaneKeys = ["api", "store", "bus", "leases", "log_dir", "log_max_bytes", "log_files", "dry_run"];
     private static readonly string[] ServiceKeys =
         ["name", "command", "args", "env", "working_dir", "port", "replicas", "socket_activation", "health", "restart", "limits", "trends", "stop_grace"];
     private static readonly string[] HealthKeys = ["liveness", "readiness", "startup"];
@@ -124,6 +124,7 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
             Api = s.Text("api", FleetValues.HttpUrl) ?? d.Api,
             Store = s.Text("store", t => FleetValues.NonEmpty(t, "a store URL like sqlite:.autonomic/state.db")) ?? d.Store,
             Bus = s.Text("bus", t => FleetValues.NonEmpty(t, "a bus URL like memory://")) ?? d.Bus,
+            Leases = s.Text("leases", t => FleetValues.NonEmpty(t, "a lease backend URL like inprocess:// or redis://host:6379/0")) ?? d.Leases,
             LogDirectory = s.Text("log_dir", t => FleetValues.NonEmpty(t, "a directory")) ?? d.LogDirectory,
             LogMaxBytes = s.Size("log_max_bytes") ?? d.LogMaxBytes,
             LogFiles = s.Int("log_files", 1, 1000) ?? d.LogFiles,
@@ -442,6 +443,7 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
                 "AUTONOMIC_API" => settings with { Api = Override(variable, "control_plane.api", FleetValues.HttpUrl(value), value) },
                 "AUTONOMIC_STORE" => settings with { Store = Override(variable, "control_plane.store", FleetValues.NonEmpty(value, "a store URL"), value) },
                 "AUTONOMIC_BUS" => settings with { Bus = Override(variable, "control_plane.bus", FleetValues.NonEmpty(value, "a bus URL"), value) },
+                "AUTONOMIC_REDIS" or "AUTONOMIC_LEASES" => settings with { Leases = Override(variable, "control_plane.leases", FleetValues.NonEmpty(value, "a lease backend URL"), value) },
                 "AUTONOMIC_LOG_DIR" => settings with { LogDirectory = Override(variable, "control_plane.log_dir", FleetValues.NonEmpty(value, "a directory"), value) },
                 "AUTONOMIC_DRY_RUN" => settings with
                 {

@@ -120,6 +120,34 @@ internal static class ProcFs
     }
 
     /// <summary>The start ticks of a live (not yet ended) process, or null.</summary>
+    /// <summary>Pids of the live processes whose environment holds every one of <paramref name="entries"/> (NAME=value).</summary>
+    public static IEnumerable<int> FindByEnvironment(IReadOnlyCollection<string> entries)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid))
+            {
+                continue;
+            }
+
+            string environ;
+            try
+            {
+                environ = File.ReadAllText(Path.Combine(dir, "environ"));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            var vars = environ.Split('\0');
+            if (entries.All(vars.Contains))
+            {
+                yield return pid;
+            }
+        }
+    }
+
     public static long? StartTicksOf(int pid) => ReadStat(pid) is { } s ? s.StartTicks : null;
 
     /// <summary>Converts start ticks to wall-clock time.</summary>

@@ -127,6 +127,10 @@ public sealed partial class ProcessRuntime : IProcessRuntime
         }
 
         psi.Environment["AUTONOMIC_INSTANCE"] = request.InstanceId;
+        if (request.FleetId is { } fleetId)
+        {
+            psi.Environment["AUTONOMIC_FLEET"] = fleetId;
+        }
 
         Process process;
         lock (LaunchLock)
@@ -190,6 +194,21 @@ public sealed partial class ProcessRuntime : IProcessRuntime
         }
 
         return _listeners.GetOrAdd(port, socket);
+    }
+
+    public IProcessHandle? FindInstance(string instanceId, string fleetId)
+    {
+        ObjectDisposedException.ThrowIf(_isDisposed != 0, this);
+        string[] wanted = [$"AUTONOMIC_INSTANCE={instanceId}", $"AUTONOMIC_FLEET={fleetId}"];
+        foreach (var pid in ProcFs.FindByEnvironment(wanted))
+        {
+            if (ProcFs.StartTicksOf(pid) is { } ticks && Adopt(pid, ticks) is { } handle)
+            {
+                return handle;
+            }
+        }
+
+        return null;
     }
 
     public IProcessHandle? Adopt(int pid, long startTicks)

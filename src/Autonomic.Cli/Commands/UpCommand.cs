@@ -45,7 +45,7 @@ public static class UpCommand
             await plane.StartAsync(ct).ConfigureAwait(false);
             await plane.Adopted.WaitAsync(ct).ConfigureAwait(false);
             var instances = fleet.Services.Sum(s => s.Replicas);
-            await Console.Error.WriteLineAsync($"autonomic: control plane up — API {fleet.Settings.Api}, store {fleet.Settings.Store}, {fleet.Services.Count} services, {instances} instances. Ctrl-C stops it.").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"autonomic: control plane up — API {fleet.Settings.Api}, store {Masked(fleet.Settings.Store)}, {fleet.Services.Count} services, {instances} instances. Ctrl-C stops it.").ConfigureAwait(false);
             if (result.GetValue(demo))
             {
                 _ = PrintTourWhenReadyAsync(plane, ct);
@@ -65,6 +65,61 @@ public static class UpCommand
         });
         return command;
     }
+
+    /// <summary><c>autonomic agent NAME</c>: one agent in its own process, over the configured backends.</summary>
+    public static Command CreateAgent()
+    {
+        var name = new Argument<string>("name") { Description = $"The agent to run: {string.Join(", ", AgentRoles.All)}" };
+        name.AcceptOnlyFromAmong([.. AgentRoles.All]);
+        var file = FileOption();
+        var logFormat = new Option<string>("--log-format") { Description = "text or json (one JSON object a line, for ELK)", DefaultValueFactory = _ => "text" };
+        logFormat.AcceptOnlyFromAmong("text", "json");
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Log warnings and errors only" };
+        var command = new Command("agent", "Run one agent in this process; the agents meet over the bus, the store and the lease backend (use amqp://, postgres:// and redis://)")
+        {
+            name, file, logFormat, quiet,
+        };
+        command.SetAction(async (result, ct) =>
+        {
+            var fleet = LoadOrReport(result.GetValue(file), demo: false);
+            if (fleet is null)
+            {
+                return 2;
+            }
+
+            var role = result.GetValue(name)!;
+            if (role != AgentRoles.Api && fleet.Settings.Bus.StartsWith("memory:", StringComparison.OrdinalIgnoreCase))
+            {
+                await Console.Error.WriteLineAsync($"warning: the bus is {fleet.Settings.Bus}, which does not cross processes; set control_plane.bus or AUTONOMIC_BUS to an amqp:// URL so the agents can talk").ConfigureAwait(false);
+            }
+
+            await using var plane = await ControlPlane.CreateAsync(fleet, new ControlPlaneOptions
+            {
+                Roles = new HashSet<string>([role], StringComparer.Ordinal),
+                LogFormat = result.GetValue(logFormat) ?? "text",
+                MinimumLevel = result.GetValue(quiet) ? LogLevel.Warning : LogLevel.Information,
+            }, ct).ConfigureAwait(false);
+            await plane.StartAsync(ct).ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"autonomic: agent {role} up (pid {Environment.ProcessId}) — bus {Masked(fleet.Settings.Bus)}, store {Masked(fleet.Settings.Store)}, leases {Masked(fleet.Settings.Leases)}").ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            await plane.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>A backend URL with its password hidden.</summary>
+    public static string Masked(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Contains(':', StringComparison.Ordinal)
+            ? url.Replace(uri.UserInfo, uri.UserInfo[..uri.UserInfo.IndexOf(':', StringComparison.Ordinal)] + ":***", StringComparison.Ordinal)
+            : url;
 
     public static Command CreateValidate()
     {

@@ -4,6 +4,7 @@ using Autonomic.Agents.Fleet;
 using Autonomic.Agents.Healing;
 using Autonomic.Agents.Monitoring;
 using Autonomic.Backends;
+using Autonomic.Backends.Leases;
 using Autonomic.Backends.Runtime;
 using Autonomic.Core.Abstractions;
 using Autonomic.Core.Model;
@@ -27,6 +28,21 @@ public sealed record ControlPlaneOptions
     public LogLevel MinimumLevel { get; init; } = LogLevel.Information;
     /// <summary>Monitoring knobs (sampling interval).</summary>
     public MonitorOptions Monitor { get; init; } = new();
+    /// <summary>The agents this process runs (<see cref="AgentRoles"/>); all of them by default.</summary>
+    public IReadOnlySet<string> Roles { get; init; } = AgentRoles.All;
+    /// <summary>How long a healer's lease on a service lasts without renewal.</summary>
+    public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(3);
+}
+
+/// <summary>The agents a control-plane process can run: all of them (<c>autonomic up</c>) or one each (<c>autonomic agent NAME</c>).</summary>
+public static class AgentRoles
+{
+    public const string Api = "api";
+    public const string Healer = "healer";
+    public const string Monitor = "monitor";
+    public const string EventLog = "event-log";
+
+    public static readonly IReadOnlySet<string> All = new HashSet<string>([Api, Healer, Monitor, EventLog], StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -35,14 +51,32 @@ public sealed record ControlPlaneOptions
 /// </summary>
 public sealed class ControlPlane : IAsyncDisposable
 {
-    private readonly WebApplication _app;
-    private readonly IStateStore _store;
+    private readonly IHost _app;
 
-    private ControlPlane(WebApplication app, FleetSpec fleet, IStateStore store)
+    private ControlPlane(IHost app, FleetSpec fleet, IReadOnlySet<string> roles)
     {
         _app = app;
-        _store = store;
         Fleet = fleet;
+        Roles = roles;
+    }
+
+    /// <summary>The agents this process runs.</summary>
+    public IReadOnlySet<string> Roles { get; }
+
+    /// <summary>The fleet's name in its instances' environment: every agent on one store derives the same.</summary>
+    public static string FleetIdOf(string storeUrl) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(storeUrl)))[..16];
+
+    private static async ValueTask DisposeHostAsync(IHost host)
+    {
+        if (host is IAsyncDisposable d)
+        {
+            await d.DisposeAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            host.Dispose();
+        }
     }
 
     public FleetSpec Fleet { get; }
@@ -52,12 +86,25 @@ public sealed class ControlPlane : IAsyncDisposable
     /// <summary>The API's base URL.</summary>
     public string ApiUrl => Fleet.Settings.Api;
 
-    /// <summary>Builds the control plane; the store schema is migrated here, so a bad store URL fails early.</summary>
+    /// <summary>Builds the control plane; the store schema is migrated here, so a bad or unreachable store fails early.</summary>
     public static async Task<ControlPlane> CreateAsync(FleetSpec fleet, ControlPlaneOptions options, CancellationToken cancellationToken = default)
     {
         var settings = fleet.Settings;
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
-        builder.WebHost.UseUrls(settings.Api);
+        var roles = options.Roles;
+        var serveApi = roles.Contains(AgentRoles.Api);
+        WebApplicationBuilder? web = null;
+        IHostApplicationBuilder builder;
+        if (serveApi)
+        {
+            web = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
+            web.WebHost.UseUrls(settings.Api);
+            builder = web;
+        }
+        else
+        {
+            builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = Directory.GetCurrentDirectory() });
+        }
+
         builder.Logging.ClearProviders();
         if (options.LogFormat == "json")
         {
@@ -78,14 +125,19 @@ public sealed class ControlPlane : IAsyncDisposable
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         var time = TimeProvider.System;
-        var store = BackendRegistry.CreateStore(settings.Store);
-        await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
 
         var services = builder.Services;
         services.AddSingleton(time);
         services.AddSingleton(fleet);
-        services.AddSingleton(store);
+        services.AddSingleton(sp => BackendRegistry.CreateStore(settings.Store, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(sp => BackendRegistry.CreateBus(settings.Bus, time, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton(sp =>
+        {
+            var (leases, limiter) = LeaseBackends.Create(settings.Leases, time, sp.GetRequiredService<ILoggerFactory>());
+            return new LeaseBackendPair(leases, limiter);
+        });
+        services.AddSingleton(sp => sp.GetRequiredService<LeaseBackendPair>().Leases);
+        services.AddSingleton(sp => sp.GetRequiredService<LeaseBackendPair>().RateLimiter);
         services.AddSingleton<IProcessRuntime>(sp => new ProcessRuntime(time, sp.GetRequiredService<ILogger<ProcessRuntime>>()));
         services.AddSingleton<IProcessInspector, ProcInspector>();
         services.AddSingleton<IProber>(_ => new Prober(time));
@@ -97,26 +149,64 @@ public sealed class ControlPlane : IAsyncDisposable
             LeaveRunningOnShutdown = options.LeaveRunning,
             LogMaxBytes = settings.LogMaxBytes,
             LogFiles = settings.LogFiles,
+            LeaseTtl = options.LeaseTtl,
+            FleetId = FleetIdOf(settings.Store),
         });
         services.AddSingleton(options.Monitor);
-        services.AddSingleton(sp =>
+        if (roles.Contains(AgentRoles.EventLog))
         {
-            var healer = ActivatorUtilities.CreateInstance<HealerAgent>(sp);
-            healer.LogRotation = (path, max, keep) => LogRotator.RotateIfNeeded(path, max, keep);
-            return healer;
-        });
-        services.AddSingleton<MonitorAgent>();
-        services.AddHostedService<EventLogRecorder>();
-        services.AddHostedService(sp => sp.GetRequiredService<HealerAgent>());
-        services.AddHostedService(sp => sp.GetRequiredService<MonitorAgent>());
-        services.AddSingleton<IFaultInjector>(sp => new FaultInjector(
-            sp.GetRequiredService<InstanceRegistry>(), sp.GetRequiredService<IProcessRuntime>(), store, time,
-            new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) }));
-        services.AddAutonomicGateway(new GatewayOptions { LogDirectory = settings.LogDirectory });
+            services.AddHostedService<EventLogRecorder>();
+        }
 
-        var app = builder.Build();
-        app.MapAutonomicApi();
-        return new ControlPlane(app, fleet, store);
+        if (roles.Contains(AgentRoles.Healer))
+        {
+            services.AddSingleton(sp =>
+            {
+                var healer = ActivatorUtilities.CreateInstance<HealerAgent>(sp);
+                healer.LogRotation = (path, max, keep) => LogRotator.RotateIfNeeded(path, max, keep);
+                return healer;
+            });
+            services.AddHostedService(sp => sp.GetRequiredService<HealerAgent>());
+        }
+        else
+        {
+            // Without a healer in this process, the live view comes from the store the healers write.
+            services.AddHostedService<StoreInstanceFeed>();
+        }
+
+        if (roles.Contains(AgentRoles.Monitor))
+        {
+            services.AddSingleton<MonitorAgent>();
+            services.AddHostedService(sp => sp.GetRequiredService<MonitorAgent>());
+        }
+
+        IHost host;
+        if (web is not null)
+        {
+            services.AddSingleton<IFaultInjector>(sp => new FaultInjector(
+                sp.GetRequiredService<InstanceRegistry>(), sp.GetRequiredService<IProcessRuntime>(), sp.GetRequiredService<IStateStore>(), time,
+                new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) }));
+            services.AddAutonomicGateway(new GatewayOptions { LogDirectory = settings.LogDirectory });
+            var app = web.Build();
+            app.MapAutonomicApi();
+            host = app;
+        }
+        else
+        {
+            host = ((HostApplicationBuilder)builder).Build();
+        }
+
+        try
+        {
+            await host.Services.GetRequiredService<IStateStore>().MigrateAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await DisposeHostAsync(host).ConfigureAwait(false);
+            throw;
+        }
+
+        return new ControlPlane(host, fleet, options.Roles);
     }
 
     /// <summary>Starts the API and the agents. A taken API port is reported with the port.</summary>
@@ -134,16 +224,14 @@ public sealed class ControlPlane : IAsyncDisposable
     }
 
     /// <summary>Completes once earlier instances have been re-adopted and the healer is running.</summary>
-    public Task Adopted => _app.Services.GetRequiredService<HealerAgent>().Adopted;
+    public Task Adopted => _app.Services.GetService<HealerAgent>()?.Adopted ?? Task.CompletedTask;
 
     /// <summary>Stops the agents (and, unless told to leave them running, the instances).</summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);
 
     public async ValueTask DisposeAsync()
     {
-        await _app.DisposeAsync().ConfigureAwait(false);
-        // Registered as an instance, so the container leaves it to its creator.
-        await _store.DisposeAsync().ConfigureAwait(false);
+        await DisposeHostAsync(_app).ConfigureAwait(false);
     }
 
     /// <summary>True when something answers on the API URL's port.</summary>
@@ -160,6 +248,37 @@ public sealed class ControlPlane : IAsyncDisposable
         {
             return true;
         }
+    }
+}
+
+/// <summary>The lease manager and rate limiter of one lease backend (they share its connection).</summary>
+internal sealed record LeaseBackendPair(ILeaseManager Leases, IRateLimiter RateLimiter);
+
+/// <summary>Fills the live view from the store, for processes without a healer (the healers write the instances there).</summary>
+internal sealed class StoreInstanceFeed(IStateStore store, FleetSpec fleet, InstanceRegistry registry, TimeProvider time, ILogger<StoreInstanceFeed> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var specs = fleet.Services.ToDictionary(s => s.Name, StringComparer.Ordinal);
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(200), time);
+        do
+        {
+            try
+            {
+                foreach (var record in await store.ListInstancesAsync(stoppingToken).ConfigureAwait(false))
+                {
+                    if (specs.TryGetValue(record.Service, out var spec) && registry.Get(record.Id)?.Record != record)
+                    {
+                        registry.Set(new LiveInstance(record, spec, null));
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogWarning(ex, "reading instances from the store failed; retrying");
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 }
 

@@ -13,6 +13,11 @@ public sealed record SubscriptionOptions
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(50);
     /// <summary>Handlers run at once within the group.</summary>
     public int Concurrency { get; init; } = 1;
+    /// <summary>
+    /// The group lives only as long as its subscription (a broker deletes its queue when the subscriber goes away):
+    /// for per-process groups, such as each healer's own copy of the probe verdicts.
+    /// </summary>
+    public bool Transient { get; init; }
 }
 
 /// <summary>

@@ -18,6 +18,8 @@ public sealed record LaunchRequest
     /// instance restarts wait in the socket's backlog instead of being refused.
     /// </summary>
     public bool SocketActivation { get; init; }
+    /// <summary>Names the fleet in the process's environment (<c>AUTONOMIC_FLEET</c>), beside <c>AUTONOMIC_INSTANCE</c>.</summary>
+    public string? FleetId { get; init; }
 }
 
 /// <summary>How a process ended.</summary>
@@ -55,6 +57,13 @@ public interface IProcessRuntime : IAsyncDisposable
 
     /// <summary>Takes over a process started earlier (by a previous control plane) if it is still the same process; else null.</summary>
     IProcessHandle? Adopt(int pid, long startTicks);
+
+    /// <summary>
+    /// Finds a live process launched for <paramref name="instanceId"/> of fleet <paramref name="fleetId"/> (by the
+    /// markers in its environment) and adopts it; null when there is none. Used at takeover to find what a dead
+    /// healer started but never recorded.
+    /// </summary>
+    IProcessHandle? FindInstance(string instanceId, string fleetId);
 
     /// <summary>SIGTERM to the process group, SIGKILL after <paramref name="grace"/>; completes when the process is gone.</summary>
     Task StopAsync(IProcessHandle handle, TimeSpan grace, CancellationToken cancellationToken = default);

@@ -124,10 +124,12 @@ public sealed record ControlPlaneSettings
 {
     /// <summary>Where the local HTTP API listens.</summary>
     public string Api { get; init; } = "http://127.0.0.1:7411";
-    /// <summary>Store URL: <c>sqlite:PATH</c>.</summary>
+    /// <summary>Store URL: <c>sqlite:PATH</c> or <c>postgres://user:pw@host:port/db</c>.</summary>
     public string Store { get; init; } = "sqlite:.autonomic/state.db";
-    /// <summary>Bus URL: <c>memory://</c>.</summary>
+    /// <summary>Bus URL: <c>memory://</c> or <c>amqp://user:pw@host:port/vhost</c>.</summary>
     public string Bus { get; init; } = "memory://";
+    /// <summary>Leases and rate limits: <c>inprocess://</c> or <c>redis://host:6379/0</c>.</summary>
+    public string Leases { get; init; } = "inprocess://";
     /// <summary>Directory for per-instance logs.</summary>
     public string LogDirectory { get; init; } = ".autonomic/logs";
     /// <summary>Per-instance log size that triggers a rotation.</summary>
