@@ -305,6 +305,13 @@ public sealed partial class HealerAgent(
                 slot.Life = slot.Life with { State = InstanceState.Fatal, Reason = rec.Reason };
                 found = "instance is FATAL";
             }
+            else if (rec is not null && InstanceStates.IsAlive(rec.State))
+            {
+                // It was recorded alive and is gone: it ended while no healer watched it. Handled as the exit it was.
+                slot.Life = slot.Life with { State = InstanceState.Running, StartedAt = rec.StartedAt, Reason = "not running at takeover" };
+                Post(id, new Observation.Exited("not running at takeover", Clean: false, time.GetUtcNow()));
+                found = "no process runs for this instance; restarting it";
+            }
             else
             {
                 found = "no process runs for this instance";
@@ -484,6 +491,11 @@ public sealed partial class HealerAgent(
         {
             await CompleteAsync(action, ActionStatus.Skipped, "dry run", ct).ConfigureAwait(false);
             return;
+        }
+
+        if (options.LaunchDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(options.LaunchDelay, time, ct).ConfigureAwait(false);
         }
 
         Observation result;

@@ -14,6 +14,11 @@ public sealed class HealerOptions
     /// <summary>Per-instance log size that triggers a rotation, and rotated files kept.</summary>
     public long LogMaxBytes { get; set; } = 10 * 1024 * 1024;
     public int LogFiles { get; set; } = 3;
+    /// <summary>
+    /// Chaos knob: a pause between writing a launch's intent and carrying it out, to widen the window in which a
+    /// healer can die mid-restart (fault tests set it through <c>AUTONOMIC_CHAOS_LAUNCH_DELAY_MS</c>). Zero in use.
+    /// </summary>
+    public TimeSpan LaunchDelay { get; set; }
     /// <summary>This healer's name in leases: unique per process.</summary>
     public string Owner { get; set; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
     /// <summary>

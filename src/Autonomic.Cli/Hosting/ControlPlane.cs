@@ -151,6 +151,9 @@ public sealed class ControlPlane : IAsyncDisposable
             LogFiles = settings.LogFiles,
             LeaseTtl = options.LeaseTtl,
             FleetId = FleetIdOf(settings.Store),
+            LaunchDelay = int.TryParse(Environment.GetEnvironmentVariable("AUTONOMIC_CHAOS_LAUNCH_DELAY_MS"), out var delayMs) && delayMs > 0
+                ? TimeSpan.FromMilliseconds(delayMs)
+                : TimeSpan.Zero,
         });
         services.AddSingleton(options.Monitor);
         if (roles.Contains(AgentRoles.EventLog))
