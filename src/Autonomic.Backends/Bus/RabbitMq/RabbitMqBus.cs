@@ -262,6 +262,23 @@ public sealed partial class RabbitMqBus : IEventBus, IDeadLetterQueue
     }
 
     /// <summary>
+    /// Deletes this bus's exchange, the queues it declared and its dead-letter queue, with their events: for
+    /// benchmarks and tests that own their exchange. Call before disposing.
+    /// </summary>
+    public async Task DeleteTopologyAsync(CancellationToken cancellationToken = default)
+    {
+        await WithDeadLetterChannelAsync(async (channel, ct) =>
+        {
+            foreach (var queue in DeclaredQueues.Append(_options.DeadLetterQueue))
+            {
+                await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false, cancellationToken: ct).ConfigureAwait(false);
+            }
+
+            await channel.ExchangeDeleteAsync(_options.Exchange, ifUnused: false, cancellationToken: ct).ConfigureAwait(false);
+        }, confirms: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Stops every consumer (cancelling running handlers; their events go back to the broker unacknowledged) and
     /// refuses further publishing. Events still in the publish buffer are lost (logged).
     /// </summary>
