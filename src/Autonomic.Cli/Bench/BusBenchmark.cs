@@ -70,7 +70,8 @@ public static class BusBenchmark
         return command;
     }
 
-    internal static async Task<int> RunAsync(BusBenchOptions options, FileInfo? json, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    /// <summary>Runs the benchmark, prints the Markdown table, writes the JSON file if asked; returns the exit code.</summary>
+    public static async Task<int> RunAsync(BusBenchOptions options, FileInfo? json, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
         var unknown = options.Buses.Except(AllBuses).ToList();
         if (unknown.Count > 0 || options.Events < 1 || options.Rate < 1 || options.Duration <= TimeSpan.Zero)

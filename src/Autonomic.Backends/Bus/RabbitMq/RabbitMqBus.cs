@@ -465,9 +465,12 @@ public sealed partial class RabbitMqBus : IEventBus, IDeadLetterQueue
         while (true)
         {
             var channel = _publisher ?? throw new AlreadyClosedException(new ShutdownEventArgs(ShutdownInitiator.Library, 0, "not connected"));
+            cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                await channel.BasicPublishAsync(_options.Exchange, outgoing.RoutingKey, mandatory: false, outgoing.Properties, outgoing.Body, cancellationToken).ConfigureAwait(false);
+                // Once sent, an event is only ever settled by the broker's answer, never by the caller's token: a
+                // publish that throws OperationCanceledException must not have reached any queue.
+                await channel.BasicPublishAsync(_options.Exchange, outgoing.RoutingKey, mandatory: false, outgoing.Properties, outgoing.Body, _stopping.Token).ConfigureAwait(false);
                 return;
             }
             catch (PublishException e) when (!e.IsReturn)

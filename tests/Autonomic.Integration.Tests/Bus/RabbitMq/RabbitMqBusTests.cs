@@ -86,7 +86,8 @@ public sealed class RabbitMqBusTests : EventBusContract, IAsyncLifetime
             }
 
             await Eventually.WaitAsync(() => sent.All(seen.ContainsKey), Deadline, "every event arrives");
-            Assert.Equal(0, bus.BufferedPublishes);
+            // The last buffered event can reach its handler just before the broker's confirm empties the buffer.
+            await Eventually.WaitAsync(() => bus.BufferedPublishes == 0, Deadline, "the buffer drains");
             Assert.Equal(sent.Order(), seen.Keys.Order());
             await bus.DisposeAsync();
         }
