@@ -13,7 +13,7 @@ namespace Autonomic.Backends;
 public static class BackendRegistry
 {
     /// <summary>Bus schemes this build knows.</summary>
-    public static readonly IReadOnlyList<string> BusSchemes = ["memory"];
+    public static readonly IReadOnlyList<string> BusSchemes = ["memory", "amqp", "amqps"];
 
     /// <summary>Store schemes this build knows.</summary>
     public static readonly IReadOnlyList<string> StoreSchemes = ["sqlite", "postgres", "postgresql"];
@@ -22,6 +22,7 @@ public static class BackendRegistry
     public static IEventBus CreateBus(string url, TimeProvider time, ILoggerFactory loggers) => Scheme(url, "bus") switch
     {
         "memory" => new InMemoryBus(time, loggers.CreateLogger<InMemoryBus>()),
+        "amqp" or "amqps" => new Bus.RabbitMq.RabbitMqBus(url, time, loggers.CreateLogger<Bus.RabbitMq.RabbitMqBus>()),
         var s => throw Unknown("bus", url, s, BusSchemes),
     };
 

@@ -10,11 +10,12 @@ namespace Autonomic.Cli.Bench;
 /// </summary>
 public static class BenchCommands
 {
-    /// <summary>Builds the <c>bench</c> command with its <c>recovery</c> subcommand.</summary>
+    /// <summary>Builds the <c>bench</c> command with its <c>recovery</c> and <c>bus</c> subcommands.</summary>
     public static Command Create()
     {
         var bench = new Command("bench", "Benchmarks that compare Autonomic with other process supervisors on this machine.");
         bench.Subcommands.Add(CreateRecovery());
+        bench.Subcommands.Add(BusBenchmark.Create());
         return bench;
     }
 
