@@ -53,6 +53,7 @@ namespace Autonomic.Cli
             root.Subcommands.Add(UpCommand.CreateAgent());
             root.Subcommands.Add(Bench.BenchCommands.Create());
             root.Subcommands.Add(DbCommand.Create(context));
+            root.Subcommands.Add(DlqCommand.Create());
             return root;
         }
 

@@ -36,13 +36,18 @@ public static class UpCommand
                 return 1;
             }
 
-            await using var plane = await ControlPlane.CreateAsync(fleet, new ControlPlaneOptions
+            var plane = await StartOrReportAsync(fleet, new ControlPlaneOptions
             {
                 LeaveRunning = result.GetValue(leave),
                 LogFormat = result.GetValue(logFormat) ?? "text",
                 MinimumLevel = result.GetValue(quiet) ? LogLevel.Warning : LogLevel.Information,
             }, ct).ConfigureAwait(false);
-            await plane.StartAsync(ct).ConfigureAwait(false);
+            if (plane is null)
+            {
+                return 1;
+            }
+
+            await using var owned = plane;
             await plane.Adopted.WaitAsync(ct).ConfigureAwait(false);
             var instances = fleet.Services.Sum(s => s.Replicas);
             await Console.Error.WriteLineAsync($"autonomic: control plane up — API {fleet.Settings.Api}, store {Masked(fleet.Settings.Store)}, {fleet.Services.Count} services, {instances} instances. Ctrl-C stops it.").ConfigureAwait(false);
@@ -93,13 +98,18 @@ public static class UpCommand
                 await Console.Error.WriteLineAsync($"warning: the bus is {fleet.Settings.Bus}, which does not cross processes; set control_plane.bus or AUTONOMIC_BUS to an amqp:// URL so the agents can talk").ConfigureAwait(false);
             }
 
-            await using var plane = await ControlPlane.CreateAsync(fleet, new ControlPlaneOptions
+            var plane = await StartOrReportAsync(fleet, new ControlPlaneOptions
             {
                 Roles = new HashSet<string>([role], StringComparer.Ordinal),
                 LogFormat = result.GetValue(logFormat) ?? "text",
                 MinimumLevel = result.GetValue(quiet) ? LogLevel.Warning : LogLevel.Information,
             }, ct).ConfigureAwait(false);
-            await plane.StartAsync(ct).ConfigureAwait(false);
+            if (plane is null)
+            {
+                return 1;
+            }
+
+            await using var owned = plane;
             await Console.Error.WriteLineAsync($"autonomic: agent {role} up (pid {Environment.ProcessId}) — bus {Masked(fleet.Settings.Bus)}, store {Masked(fleet.Settings.Store)}, leases {Masked(fleet.Settings.Leases)}").ConfigureAwait(false);
             try
             {
@@ -113,6 +123,32 @@ public static class UpCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Builds and starts the control plane, or prints why it cannot start (an unknown backend, an unreachable
+    /// store or broker, a taken port) as one line and returns null: a configuration problem is not a crash.
+    /// </summary>
+    private static async Task<ControlPlane?> StartOrReportAsync(FleetSpec fleet, ControlPlaneOptions options, CancellationToken ct)
+    {
+        ControlPlane? plane = null;
+        try
+        {
+            plane = await ControlPlane.CreateAsync(fleet, options, ct).ConfigureAwait(false);
+            await plane.StartAsync(ct).ConfigureAwait(false);
+            return plane;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            var root = ex is AggregateException { InnerExceptions.Count: 1 } agg ? agg.InnerExceptions[0] : ex;
+            await Console.Error.WriteLineAsync($"error: the control plane cannot start: {root.Message}").ConfigureAwait(false);
+            if (plane is not null)
+            {
+                await plane.DisposeAsync().ConfigureAwait(false);
+            }
+
+            return null;
+        }
     }
 
     /// <summary>A backend URL with its password hidden.</summary>

@@ -75,7 +75,7 @@ public sealed partial class RabbitMqBus : IEventBus, IDeadLetterQueue
 
     /// <summary>Creates a bus from a URL with default options.</summary>
     public RabbitMqBus(string url, TimeProvider? timeProvider = null, ILogger<RabbitMqBus>? logger = null)
-        : this(new RabbitMqBusOptions { Url = url }, timeProvider, logger)
+        : this(RabbitMqBusOptions.FromUrl(url), timeProvider, logger)
     {
     }
 
@@ -766,7 +766,8 @@ public sealed partial class RabbitMqBus : IEventBus, IDeadLetterQueue
                                 ["x-max-length"] = options.Capacity,
                                 ["x-overflow"] = "reject-publish",
                             };
-                            await channel.QueueDeclareAsync(Queue, durable: true, exclusive: false, autoDelete: false, arguments, cancellationToken: cancellationToken).ConfigureAwait(false);
+                            // A transient group's queue goes with its last consumer (a per-process group of a process that died).
+                            await channel.QueueDeclareAsync(Queue, durable: !options.Transient, exclusive: false, autoDelete: options.Transient, arguments, cancellationToken: cancellationToken).ConfigureAwait(false);
                         }
                         else
                         {

@@ -30,6 +30,35 @@ public sealed record RabbitMqBusOptions
     /// <summary>The durable queue that holds the events every group of this exchange gave up on.</summary>
     public string DeadLetterQueue => $"{Exchange}.dead-letters";
 
+    /// <summary>
+    /// Options from a bus URL: <c>amqp://user:pw@host:port/vhost[?exchange=NAME]</c>. The <c>exchange</c> query
+    /// parameter picks the exchange (default <c>autonomic.events</c>) and is not passed on to the client.
+    /// </summary>
+    public static RabbitMqBusOptions FromUrl(string url)
+    {
+        var q = url.IndexOf('?', StringComparison.Ordinal);
+        if (q < 0)
+        {
+            return new RabbitMqBusOptions { Url = url };
+        }
+
+        var exchange = "autonomic.events";
+        var rest = new List<string>();
+        foreach (var pair in url[(q + 1)..].Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (pair.StartsWith("exchange=", StringComparison.Ordinal))
+            {
+                exchange = Uri.UnescapeDataString(pair["exchange=".Length..]);
+            }
+            else
+            {
+                rest.Add(pair);
+            }
+        }
+
+        return new RabbitMqBusOptions { Url = url[..q] + (rest.Count > 0 ? "?" + string.Join('&', rest) : ""), Exchange = exchange };
+    }
+
     /// <summary>The durable queue of a consumer group: one per (group, pattern), like the in-memory bus.</summary>
     public string QueueName(string group, string pattern)
     {
