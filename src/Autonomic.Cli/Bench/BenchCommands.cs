@@ -54,6 +54,10 @@ public static class BenchCommands
             Description = "Seconds after a fault before a trial counts as not recovered (default 10 for crash, 8 for hang).",
         };
         var skipMissing = new Option<bool>("--skip-missing") { Description = "Skip systems whose binaries are not installed instead of failing." };
+        var noActivation = new Option<bool>("--no-socket-activation")
+        {
+            Description = "Run Autonomic's service without socket activation (every system then restarts a plain process).",
+        };
         var settle = new Option<double>("--settle")
         {
             Description = "Seconds the service stays up between a recovery and the next fault (the same for every system).",
@@ -62,7 +66,7 @@ public static class BenchCommands
 
         var command = new Command("recovery", "Downtime after crash and hang faults, Autonomic vs supervisord, runit, s6 and monit.")
         {
-            trials, systems, faults, json, md, serviceCommand, healthPath, recoveryTimeout, skipMissing, settle,
+            trials, systems, faults, json, md, serviceCommand, healthPath, recoveryTimeout, skipMissing, settle, noActivation,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
@@ -76,7 +80,8 @@ public static class BenchCommands
                 r.GetValue(serviceCommand),
                 r.GetValue(healthPath) ?? "/healthz",
                 r.GetValue(skipMissing),
-                TimeSpan.FromSeconds(Math.Max(0, r.GetValue(settle))));
+                TimeSpan.FromSeconds(Math.Max(0, r.GetValue(settle))),
+                !r.GetValue(noActivation));
             return await RunRecoveryAsync(options, r.GetValue(json), r.GetValue(md), Console.Out, Console.Error, ct);
         });
         return command;

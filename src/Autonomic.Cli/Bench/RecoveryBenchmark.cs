@@ -15,7 +15,8 @@ internal sealed record RecoveryBenchOptions(
     string? ServiceCommandTemplate,
     string HealthPath,
     bool SkipMissing,
-    TimeSpan Settle);
+    TimeSpan Settle,
+    bool SocketActivation = true);
 
 /// <summary>
 /// Runs each supervisor against each fault on a fresh copy of the service, measuring downtime with an
@@ -171,7 +172,7 @@ internal sealed class RecoveryBenchmark(RecoveryBenchOptions options, TimeProvid
         var setup = new ServiceSetup(command, port, sub, launch, options.HealthPath, time);
         SupervisedSystem system = name switch
         {
-            "autonomic" => new AutonomicSystem(setup, FreePort()),
+            "autonomic" => new AutonomicSystem(setup, FreePort(), options.SocketActivation),
             "supervisord" => new Supervisord(setup),
             "runit" => new Runit(setup),
             "s6" => new S6(setup),

@@ -59,6 +59,38 @@ public class BenchRecoverySmokeTests
         }
     }
 
+    /// <summary>The Autonomic row: `autonomic up` as a subprocess, a crash and a hang, tiny sizes.</summary>
+    [Fact]
+    public async Task Recovery_bench_measures_autonomic_through_crash_and_hang()
+    {
+        var dir = Directory.CreateTempSubdirectory("bench-smoke-");
+        try
+        {
+            var json = Path.Combine(dir.FullName, "bench.json");
+            var root = new RootCommand("autonomic");
+            root.Subcommands.Add(BenchCommands.Create());
+            var exit = await root.Parse(
+                ["bench", "recovery", "--trials", "2", "--systems", "autonomic", "--faults", "crash,hang", "--settle", "0.2", "--json", json]).InvokeAsync();
+
+            Assert.Equal(0, exit);
+            using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(json));
+            var rows = doc.RootElement.GetProperty("rows").EnumerateArray().ToList();
+            Assert.Equal(["crash", "hang"], rows.Select(r => r.GetProperty("fault").GetString()));
+            foreach (var row in rows)
+            {
+                Assert.Equal("autonomic", row.GetProperty("system").GetString());
+                Assert.Equal(2, row.GetProperty("recovered").GetInt32());
+            }
+
+            // A hang needs three failed liveness probes 500 ms apart before the kill: never instant.
+            Assert.InRange(rows[1].GetProperty("downtime_ms_p50").GetDouble(), 900, 8_000);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Unknown_system_is_a_usage_error()
     {

@@ -117,9 +117,9 @@ public sealed class CliCommandTests(GatewayFixture fx) : IClassFixture<GatewayFi
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         var run = CliApp.RunAsync(["logs", "worker-0", "--follow", "--api", fx.Address.ToString()], Context(synced, TextWriter.Null, TimeProvider.System), cts.Token);
 
-        await GatewayEventually.WaitAsync(() => Snapshot().Contains("first\n", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "the first line");
+        await Eventually.WaitAsync(() => Snapshot().Contains("first\n", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "the first line");
         await File.AppendAllTextAsync(path, "second\nthird\n");
-        await GatewayEventually.WaitAsync(() => Snapshot().Contains("third\n", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "the appended lines");
+        await Eventually.WaitAsync(() => Snapshot().Contains("third\n", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "the appended lines");
         await cts.CancelAsync();
 
         Assert.Equal(0, await run);

@@ -187,30 +187,6 @@ public sealed class HealingTests
         await h.WaitReadyAsync("web-0", Deadline, notPid: adopted);
     }
 
-    private static IEnumerable<int> ProcessesMarked(string instanceId, string runId)
-    {
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-            {
-                continue;
-            }
-
-            string env;
-            try
-            {
-                env = File.ReadAllText(Path.Combine(dir, "environ"));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                continue;
-            }
-
-            var vars = env.Split('\0');
-            if (vars.Contains($"AUTONOMIC_INSTANCE={instanceId}") && vars.Contains($"{ControlPlaneHarness.RunMarker}={runId}"))
-            {
-                yield return pid;
-            }
-        }
-    }
+    private static IEnumerable<int> ProcessesMarked(string instanceId, string runId) =>
+        Autonomic.Backends.Runtime.ProcFs.FindByEnvironment([$"AUTONOMIC_INSTANCE={instanceId}", $"{ControlPlaneHarness.RunMarker}={runId}"]);
 }

@@ -157,32 +157,8 @@ public sealed class AgentCluster : IAsyncDisposable
     }
 
     /// <summary>Live processes launched for this cluster's fleet (optionally for one instance).</summary>
-    public static IReadOnlyList<int> MarkedProcesses(string fleetId, string? instanceId = null)
-    {
-        var found = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                var vars = File.ReadAllText(Path.Combine(dir, "environ")).Split('\0');
-                if (vars.Contains($"AUTONOMIC_FLEET={fleetId}") && (instanceId is null || vars.Contains($"AUTONOMIC_INSTANCE={instanceId}"))
-                    && !File.ReadAllText(Path.Combine(dir, "stat")).Contains(") Z ", StringComparison.Ordinal))
-                {
-                    found.Add(pid);
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
-        }
-
-        return found;
-    }
+    public static IReadOnlyList<int> MarkedProcesses(string fleetId, string? instanceId = null) =>
+        [.. Backends.Runtime.ProcFs.FindByEnvironment(instanceId is null ? [$"AUTONOMIC_FLEET={fleetId}"] : [$"AUTONOMIC_FLEET={fleetId}", $"AUTONOMIC_INSTANCE={instanceId}"])];
 }
 
 /// <summary>Signals by pid.</summary>

@@ -120,21 +120,3 @@ public sealed class GatewayFixture : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(root, "secret.log"), "TOP SECRET\n");
     }
 }
-
-/// <summary>Waits on a condition with a deadline, polling; the gateway and CLI tests' replacement for sleeps.</summary>
-internal static class GatewayEventually
-{
-    public static async Task WaitAsync(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"timed out after {timeout.TotalSeconds:0.#} s waiting for {what}");
-            }
-
-            await Task.Delay(20);
-        }
-    }
-}

@@ -52,7 +52,7 @@ public sealed class LeaseKeeperTests : IAsyncDisposable
         Assert.NotNull(await _leases.TryAcquireAsync("web", "healer-b", Ttl));
         await RunClockAsync(Ttl / 3, keeper);
 
-        await LeaseEventually.WaitAsync(() => keeper.Lost.IsCancellationRequested, Patience, "the renewal should find the lease taken");
+        await Eventually.WaitAsync(() => keeper.Lost.IsCancellationRequested, Patience, "the renewal should find the lease taken");
         Assert.False(keeper.IsHeld);
 
         // Disposing the loser leaves the new holder alone.
@@ -71,7 +71,7 @@ public sealed class LeaseKeeperTests : IAsyncDisposable
         _leases.Failing = false;
 
         await RunClockAsync(Ttl * 2, keeper);
-        await LeaseEventually.WaitAsync(() => keeper.Lease.ExpiresAt > _time.GetUtcNow() + (Ttl / 2), Patience, "the last renewal should land");
+        await Eventually.WaitAsync(() => keeper.Lease.ExpiresAt > _time.GetUtcNow() + (Ttl / 2), Patience, "the last renewal should land");
         Assert.True(keeper.IsHeld);
         Assert.Equal("healer-a", (await _leases.GetAsync("web"))?.Owner);
     }
@@ -87,7 +87,7 @@ public sealed class LeaseKeeperTests : IAsyncDisposable
         Assert.False(keeper.Lost.IsCancellationRequested, "two failed renewals within the TTL are not a loss yet");
 
         await RunClockAsync(Ttl / 3, keeper);
-        await LeaseEventually.WaitAsync(() => keeper.Lost.IsCancellationRequested, Patience, "a whole TTL without renewal is a loss");
+        await Eventually.WaitAsync(() => keeper.Lost.IsCancellationRequested, Patience, "a whole TTL without renewal is a loss");
     }
 
     [Fact]
@@ -116,7 +116,7 @@ public sealed class LeaseKeeperTests : IAsyncDisposable
             _time.Advance(Step);
             _elapsed += Step;
             var due = 1 + (int)(_elapsed.Ticks / (Ttl / 3).Ticks);
-            await LeaseEventually.WaitAsync(() => _leases.Attempts >= due || keeper.Lost.IsCancellationRequested, Patience, $"renewal {due - 1} should have been tried by {_elapsed}");
+            await Eventually.WaitAsync(() => _leases.Attempts >= due || keeper.Lost.IsCancellationRequested, Patience, $"renewal {due - 1} should have been tried by {_elapsed}");
         }
     }
 

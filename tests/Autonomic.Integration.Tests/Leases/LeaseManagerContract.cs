@@ -99,7 +99,7 @@ public abstract class LeaseManagerContract : IAsyncLifetime
 
         await AdvanceAsync(Ttl / 2);
         Lease? taken = null;
-        await LeaseEventually.WaitAsync(
+        await Eventually.WaitAsync(
             async () => (taken = await Leases.TryAcquireAsync("web", "healer-b", Ttl)) is not null,
             Ttl + TimeSpan.FromSeconds(2),
             "the expired lease should go to the next owner");

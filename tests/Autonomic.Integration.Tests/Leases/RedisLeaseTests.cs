@@ -47,14 +47,14 @@ public sealed class RedisLeaseManagerTests : LeaseManagerContract
         await holderProcess.DisposeAsync();
         watch.Restart();
         Lease? taken = null;
-        await LeaseEventually.WaitAsync(
+        await Eventually.WaitAsync(
             async () => (taken = await otherProcess.TryAcquireAsync("web", "healer-b", ttl)) is not null,
             ttl * 3,
             "the other process should take the lease over");
 
         Assert.True(watch.Elapsed < ttl + TimeSpan.FromSeconds(1), $"took over after {watch.Elapsed}");
         Assert.True(taken!.Token > firstToken);
-        await LeaseEventually.WaitAsync(() => keeper.Lost.IsCancellationRequested, ttl * 2, "the dead holder's keeper should report the loss");
+        await Eventually.WaitAsync(() => keeper.Lost.IsCancellationRequested, ttl * 2, "the dead holder's keeper should report the loss");
         await keeper.DisposeAsync();
         Assert.Equal("healer-b", (await otherProcess.GetAsync("web"))?.Owner);
     }
@@ -72,7 +72,7 @@ public sealed class RedisLeaseManagerTests : LeaseManagerContract
         Assert.Equal("healer-a", seen?.Owner);
         Assert.InRange(seen!.ExpiresAt - DateTimeOffset.UtcNow, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(500));
 
-        await LeaseEventually.WaitAsync(
+        await Eventually.WaitAsync(
             async () => await Leases.TryAcquireAsync("web", "healer-b", Ttl) is not null,
             TimeSpan.FromSeconds(3),
             "the lease should end after its TTL on the server");

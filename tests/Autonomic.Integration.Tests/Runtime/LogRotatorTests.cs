@@ -63,7 +63,7 @@ public sealed class LogRotatorTests : IDisposable
             Args = ["-c", "echo before-rotation; while [ ! -e \"$0\" ]; do sleep 0.02; done; echo after", flag],
             LogPath = log,
         });
-        await RuntimeEventually.WaitAsync(() => File.Exists(log) && RuntimeTestKit.ReadShared(log).Contains("before-rotation\n"), RuntimeTestKit.Deadline, "first line logged");
+        await Eventually.WaitAsync(() => File.Exists(log) && RuntimeTestKit.ReadShared(log).Contains("before-rotation\n"), RuntimeTestKit.Deadline, "first line logged");
 
         Assert.True(LogRotator.RotateIfNeeded(log, 5, 3));
         File.WriteAllText(flag, "");

@@ -155,7 +155,7 @@ public sealed class ProberTests : IDisposable
         {
             var probe = Http("/") with { Timeout = TimeSpan.FromSeconds(1) };
             Autonomic.Core.Abstractions.ProbeResult? last = null;
-            await RuntimeEventually.WaitAsync(
+            await Eventually.WaitAsync(
                 async () => (last = await _prober.ProbeAsync(probe, "127.0.0.1", port)).Ok,
                 TimeSpan.FromSeconds(15),
                 "python http.server answering");
@@ -211,7 +211,7 @@ public sealed class ProberTests : IDisposable
         Assert.False(r.Ok);
         Assert.Equal("timeout after 300 ms", r.Detail);
         var pid = int.Parse(File.ReadAllText(pidFile).Trim());
-        await RuntimeEventually.WaitAsync(() => RuntimeTestKit.IsGoneOrZombie(pid), RuntimeTestKit.Deadline, "probe process killed");
+        await Eventually.WaitAsync(() => RuntimeTestKit.IsGoneOrZombie(pid), RuntimeTestKit.Deadline, "probe process killed");
         File.Delete(pidFile);
     }
 

@@ -39,7 +39,7 @@ public sealed class ProcInspectorTests
         var h = await runtime.StartAsync(new LaunchRequest { InstanceId = "s-0", Command = "/bin/sleep", Args = ["100"], LogPath = Path.Combine(dir, "s.log") });
         try
         {
-            await RuntimeEventually.WaitAsync(() => RuntimeTestKit.Comm(h.Pid) == "sleep", RuntimeTestKit.Deadline, "sleep running");
+            await Eventually.WaitAsync(() => RuntimeTestKit.Comm(h.Pid) == "sleep", RuntimeTestKit.Deadline, "sleep running");
             var s = _inspector.Sample(h.Pid, DateTimeOffset.UnixEpoch)!;
 
             Assert.Equal(1, s.Threads);

@@ -74,7 +74,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     public async Task A_signal_death_is_reported_as_the_signal()
     {
         var h = await StartAsync(Request("/bin/sleep", "100"));
-        await RuntimeEventually.WaitAsync(() => Comm(h.Pid) == "sleep", Deadline, "sleep running");
+        await Eventually.WaitAsync(() => Comm(h.Pid) == "sleep", Deadline, "sleep running");
 
         _runtime.Signal(h, 9);
         var exit = await h.Exited.WaitAsync(Deadline);
@@ -90,7 +90,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         var before = DateTimeOffset.UtcNow;
         var h = await StartAsync(Request("sleep", "100"));
 
-        await RuntimeEventually.WaitAsync(() => Comm(h.Pid) == "sleep", Deadline, "the pid to run sleep");
+        await Eventually.WaitAsync(() => Comm(h.Pid) == "sleep", Deadline, "the pid to run sleep");
         var f = StatFields(h.Pid)!;
         Assert.Equal(h.Pid.ToString(), f[2]); // field 5: process group
         Assert.Equal(h.Pid.ToString(), f[3]); // field 6: session
@@ -188,7 +188,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     public async Task Stop_ends_a_cooperative_process_with_sigterm()
     {
         var h = await StartAsync(Request("/bin/sleep", "100"));
-        await RuntimeEventually.WaitAsync(() => Comm(h.Pid) == "sleep", Deadline, "sleep running");
+        await Eventually.WaitAsync(() => Comm(h.Pid) == "sleep", Deadline, "sleep running");
 
         await _runtime.StopAsync(h, TimeSpan.FromSeconds(20)).WaitAsync(Deadline);
 
@@ -200,7 +200,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     {
         var request = Request("sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done");
         var h = await StartAsync(request);
-        await RuntimeEventually.WaitAsync(() => File.Exists(request.LogPath) && ReadShared(request.LogPath).Contains("ready"), Deadline, "trap installed");
+        await Eventually.WaitAsync(() => File.Exists(request.LogPath) && ReadShared(request.LogPath).Contains("ready"), Deadline, "trap installed");
         var grace = TimeSpan.FromMilliseconds(300);
 
         var sw = Stopwatch.StartNew();
@@ -214,9 +214,9 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     public async Task Stop_ends_a_stopped_process()
     {
         var h = await StartAsync(Request("/bin/sleep", "100"));
-        await RuntimeEventually.WaitAsync(() => Comm(h.Pid) == "sleep", Deadline, "sleep running");
+        await Eventually.WaitAsync(() => Comm(h.Pid) == "sleep", Deadline, "sleep running");
         _runtime.Signal(h, 19);
-        await RuntimeEventually.WaitAsync(() => StatFields(h.Pid)?[0] == "T", Deadline, "process stopped");
+        await Eventually.WaitAsync(() => StatFields(h.Pid)?[0] == "T", Deadline, "process stopped");
 
         await _runtime.StopAsync(h, TimeSpan.FromSeconds(1)).WaitAsync(Deadline);
 
@@ -229,7 +229,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     {
         var h = await StartAsync(Request("/bin/sleep", "100"));
         _runtime.Signal(h, 19);
-        await RuntimeEventually.WaitAsync(() => StatFields(h.Pid)?[0] == "T", Deadline, "process stopped");
+        await Eventually.WaitAsync(() => StatFields(h.Pid)?[0] == "T", Deadline, "process stopped");
 
         _runtime.Signal(h, 9);
 
@@ -242,12 +242,12 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         var pidFile = Path.Combine(_dir, "child.pid");
         var request = Request("sh", "-c", "trap '' TERM; sleep 100 & echo $! > \"$0\"; wait", pidFile);
         var h = await StartAsync(request);
-        await RuntimeEventually.WaitAsync(() => File.Exists(pidFile) && File.ReadAllText(pidFile).EndsWith('\n'), Deadline, "child pid written");
+        await Eventually.WaitAsync(() => File.Exists(pidFile) && File.ReadAllText(pidFile).EndsWith('\n'), Deadline, "child pid written");
         var child = int.Parse(File.ReadAllText(pidFile).Trim());
 
         await _runtime.StopAsync(h, TimeSpan.FromMilliseconds(200)).WaitAsync(Deadline);
 
-        await RuntimeEventually.WaitAsync(() => IsGoneOrZombie(child), Deadline, "grandchild gone");
+        await Eventually.WaitAsync(() => IsGoneOrZombie(child), Deadline, "grandchild gone");
     }
 
     [Fact]
@@ -255,7 +255,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     {
         var first = new ProcessRuntime(TimeProvider.System);
         var h = await first.StartAsync(Request("/bin/sleep", "100"));
-        await RuntimeEventually.WaitAsync(() => Comm(h.Pid) == "sleep", Deadline, "sleep running");
+        await Eventually.WaitAsync(() => Comm(h.Pid) == "sleep", Deadline, "sleep running");
         await first.DisposeAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => h.Exited);
         Assert.Equal("S", StatFields(h.Pid)![0]);
@@ -291,7 +291,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     public async Task Stop_works_on_an_adopted_process()
     {
         var h = await StartAsync(Request("/bin/sleep", "100"));
-        await RuntimeEventually.WaitAsync(() => Comm(h.Pid) == "sleep", Deadline, "sleep running");
+        await Eventually.WaitAsync(() => Comm(h.Pid) == "sleep", Deadline, "sleep running");
         await using var other = new ProcessRuntime(TimeProvider.System);
         var adopted = other.Adopt(h.Pid, h.StartTicks)!;
 

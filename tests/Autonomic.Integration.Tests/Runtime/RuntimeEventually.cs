@@ -1,26 +1,5 @@
 namespace Autonomic.Integration.Tests.Runtime;
 
-/// <summary>Waits on a condition with a deadline instead of sleeping a fixed time.</summary>
-internal static class RuntimeEventually
-{
-    public static Task WaitAsync(Func<bool> condition, TimeSpan deadline, string what) =>
-        WaitAsync(() => Task.FromResult(condition()), deadline, what);
-
-    public static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan deadline, string what)
-    {
-        var until = DateTime.UtcNow + deadline;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > until)
-            {
-                throw new TimeoutException($"not within {deadline.TotalSeconds} s: {what}");
-            }
-
-            await Task.Delay(20);
-        }
-    }
-}
-
 /// <summary>Small helpers shared by the runtime tests.</summary>
 internal static class RuntimeTestKit
 {

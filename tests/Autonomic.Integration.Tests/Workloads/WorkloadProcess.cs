@@ -85,7 +85,7 @@ internal sealed partial class WorkloadProcess : IAsyncDisposable
     {
         try
         {
-            await WorkloadEventually.WaitAsync(() => Process.HasExited || _lines.Any(pattern.IsMatch), deadline, pattern.ToString());
+            await Eventually.WaitAsync(() => Process.HasExited || _lines.Any(pattern.IsMatch), deadline, pattern.ToString());
         }
         catch (TimeoutException)
         {

@@ -107,7 +107,7 @@ public sealed class WorkloadTests(ITestOutputHelper output)
         using HttpClient http = w.Client(TimeSpan.FromMilliseconds(700));
         await http.GetAsync(new Uri("/fault/hang?mode=stop", UriKind.Relative));
 
-        await WorkloadEventually.WaitAsync(() => w.State() == 'T', Deadline, "process state T (stopped)");
+        await Eventually.WaitAsync(() => w.State() == 'T', Deadline, "process state T (stopped)");
         await Assert.ThrowsAsync<TaskCanceledException>(() => http.GetAsync(new Uri("/healthz", UriKind.Relative)));
         Assert.False(w.Process.HasExited);
     }
@@ -120,7 +120,7 @@ public sealed class WorkloadTests(ITestOutputHelper output)
         long before = w.ResidentBytes();
         Assert.Equal(HttpStatusCode.OK, (await http.PostAsync(new Uri("/fault/leak?mb_per_s=60", UriKind.Relative), null)).StatusCode);
 
-        await WorkloadEventually.WaitAsync(() => w.ResidentBytes() - before > 30L * 1024 * 1024, TimeSpan.FromSeconds(5), "RSS grows by 30 MB");
+        await Eventually.WaitAsync(() => w.ResidentBytes() - before > 30L * 1024 * 1024, TimeSpan.FromSeconds(5), "RSS grows by 30 MB");
         Assert.True(MetricValue(await http.GetStringAsync("/metrics"), "workload_leaked_bytes") > 0);
 
         await http.GetAsync(new Uri("/fault/reset", UriKind.Relative));
@@ -186,7 +186,7 @@ public sealed class WorkloadTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/fault/cpu?seconds=5", UriKind.Relative))).StatusCode);
 
         // Clock ticks are 1/100 s on Linux; the bound is low because the test machine is shared.
-        await WorkloadEventually.WaitAsync(() => w.CpuTicks() - before >= 30, Deadline, "0.3 s of CPU used");
+        await Eventually.WaitAsync(() => w.CpuTicks() - before >= 30, Deadline, "0.3 s of CPU used");
     }
 
     [Theory]
@@ -260,7 +260,7 @@ public sealed class WorkloadTests(ITestOutputHelper output)
         try
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
-            await WorkloadEventually.WaitAsync(
+            await Eventually.WaitAsync(
                 async () =>
                 {
                     try

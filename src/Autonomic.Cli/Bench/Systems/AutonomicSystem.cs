@@ -10,7 +10,7 @@ namespace Autonomic.Cli.Bench.Systems;
 /// Autonomic's own control plane, run as a separate <c>autonomic up</c> process on a generated fleet file,
 /// with a private SQLite store, log directory and API port. The service pid comes from its API.
 /// </summary>
-internal sealed class AutonomicSystem(ServiceSetup setup, int apiPort) : SupervisedSystem(setup)
+internal sealed class AutonomicSystem(ServiceSetup setup, int apiPort, bool socketActivation = true) : SupervisedSystem(setup)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(2) };
@@ -25,7 +25,7 @@ internal sealed class AutonomicSystem(ServiceSetup setup, int apiPort) : Supervi
     {
         var d = Setup.Dir;
         var fleet = Path.Combine(d, "fleet.yaml");
-        await File.WriteAllTextAsync(fleet, FleetYaml(Setup.Command, Setup.Port, Setup.HealthPath), ct);
+        await File.WriteAllTextAsync(fleet, FleetYaml(Setup.Command, Setup.Port, Setup.HealthPath, socketActivation), ct);
         var (file, prefix) = SelfCommand();
         var env = new Dictionary<string, string>
         {
@@ -78,7 +78,7 @@ internal sealed class AutonomicSystem(ServiceSetup setup, int apiPort) : Supervi
     protected override void ReleaseResources() => _http.Dispose();
 
     /// <summary>The fleet file for one replica of the service, with fast liveness probing and restarts.</summary>
-    public static string FleetYaml(ServiceCommand command, int port, string healthPath)
+    public static string FleetYaml(ServiceCommand command, int port, string healthPath, bool socketActivation = true)
     {
         var p = port.ToString(CultureInfo.InvariantCulture);
         var args = new StringBuilder();
@@ -94,7 +94,7 @@ internal sealed class AutonomicSystem(ServiceSetup setup, int apiPort) : Supervi
                 args: [{args}]
                 port: {p}
                 replicas: 1
-                socket_activation: true
+                socket_activation: {(socketActivation ? "true" : "false")}
                 health:
                   liveness: {"{"}http: {healthPath}, period: 500ms, timeout: 250ms, failure_threshold: 3{"}"}
                 restart: {"{"}mode: always, backoff_initial: 200ms, backoff_max: 5s, reset_after: 2s, budget: 1000, budget_window: 60s{"}"}
