@@ -26,6 +26,7 @@ public sealed partial class HealerAgent(
     IEventBus bus,
     InstanceRegistry registry,
     ILeaseManager leases,
+    IRateLimiter rateLimiter,
     TimeProvider time,
     HealerOptions options,
     ILogger<HealerAgent> logger) : BackgroundService
@@ -216,6 +217,20 @@ public sealed partial class HealerAgent(
         }
     }
 
+    /// <summary>Takes a token from the service's remediation bucket; a failing rate-limit backend does not block healing.</summary>
+    private async Task<bool> RemediationAllowedAsync(ServiceSpec spec, CancellationToken ct)
+    {
+        try
+        {
+            return await rateLimiter.TryTakeAsync($"remediation/{spec.Name}", spec.Restart.RateBurst, spec.Restart.RatePerMinute / 60, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or TimeoutException)
+        {
+            LogLeaseError(ex, spec.Name);
+            return true;
+        }
+    }
+
     /// <summary>The lease key of a service: one healer acts on a service at a time.</summary>
     public static string LeaseKey(string service) => $"healer/service/{service}";
 
@@ -383,6 +398,13 @@ public sealed partial class HealerAgent(
                 return;
             }
 
+            if (!await RemediationAllowedAsync(target.Spec, ct).ConfigureAwait(false))
+            {
+                LogReplacementDeferred(target.Id, degraded.Cause, "remediation rate limit reached");
+                _ = RepostLaterAsync(message, ct);
+                return;
+            }
+
             var evidence = new Dictionary<string, string>(message.Evidence ?? new Dictionary<string, string>()) { ["replacement_rule"] = why };
             message = message with { Evidence = evidence };
         }
@@ -486,6 +508,22 @@ public sealed partial class HealerAgent(
     private async Task LaunchAsync(Slot slot, Directive.Launch launch, Dictionary<string, string> evidence, CancellationToken ct)
     {
         var kind = slot.Life.Restarts > 0 || slot.Incident is not null ? "restart" : "start";
+        if (kind == "restart" && !await RemediationAllowedAsync(slot.Spec, ct).ConfigureAwait(false))
+        {
+            // A safety rail above the per-instance budget: a whole service crashing at once is not restarted in a storm.
+            var why = $"remediation rate limit of service {slot.Spec.Name} reached ({slot.Spec.Restart.RateBurst} at once, {slot.Spec.Restart.RatePerMinute:0.##} per minute); asking again in 1 s";
+            if (!slot.RateLimited)
+            {
+                slot.RateLimited = true;
+                await RecordAsync(slot, kind, "safety.remediation_rate_limit", why, ActionStatus.Skipped, "rate limited", evidence, ct).ConfigureAwait(false);
+            }
+
+            slot.Life = slot.Life with { State = InstanceState.Backoff, BackoffUntil = time.GetUtcNow() + TimeSpan.FromSeconds(1), Reason = why };
+            return;
+        }
+
+        slot.RateLimited = false;
+
         var action = await RecordAsync(slot, kind, launch.Rule, launch.Reason, ActionStatus.Intent, null, evidence, ct).ConfigureAwait(false);
         if (options.DryRun)
         {
@@ -739,6 +777,8 @@ public sealed partial class HealerAgent(
         public Incident? Incident { get; set; }
         public bool IncidentDirty { get; set; }
         public bool IncidentIsNew { get; set; }
+        /// <summary>A restart is waiting for the service's remediation rate limit (recorded once per wait).</summary>
+        public bool RateLimited { get; set; }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{InstanceId}: {From} -> {To} ({Reason})")]

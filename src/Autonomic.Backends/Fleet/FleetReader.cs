@@ -15,7 +15,7 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
     private static readonly string[] HealthKeys = ["liveness", "readiness", "startup"];
     private static readonly string[] ProbeKeys =
         ["http", "tcp", "exec", "kind", "path", "command", "port", "period", "timeout", "failure_threshold", "success_threshold", "initial_delay"];
-    private static readonly string[] RestartKeys = ["mode", "backoff_initial", "backoff_max", "reset_after", "budget", "budget_window", "jitter"];
+    private static readonly string[] RestartKeys = ["mode", "backoff_initial", "backoff_max", "reset_after", "budget", "budget_window", "jitter", "rate_burst", "rate_per_minute"];
     private static readonly string[] LimitKeys = ["memory", "cpus"];
     private static readonly string[] TrendKeys = ["leak_horizon", "latency_limit", "window", "min_samples"];
     private static readonly string[] ProbeKinds = ["http", "tcp", "exec"];
@@ -351,6 +351,8 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
             Budget = s.Int("budget", 1, 1_000_000) ?? d.Budget,
             BudgetWindow = s.Duration("budget_window", allowZero: false) ?? d.BudgetWindow,
             Jitter = s.Double("jitter", 0, 1) ?? d.Jitter,
+            RateBurst = s.Int("rate_burst", 1, 1_000_000) ?? d.RateBurst,
+            RatePerMinute = s.Double("rate_per_minute", 0.001, 1_000_000) ?? d.RatePerMinute,
         };
         if (policy.BackoffInitial > policy.BackoffMax)
         {

@@ -68,6 +68,13 @@ public sealed record RestartPolicy
     public TimeSpan BudgetWindow { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>Fraction (0..1) by which a backoff delay is randomly shortened or lengthened.</summary>
     public double Jitter { get; init; } = 0.2;
+    /// <summary>
+    /// Service-wide remediation rate limit (a token bucket shared by every healer through the lease backend):
+    /// at most this many restarts and replacements of the service's instances in a burst ...
+    /// </summary>
+    public int RateBurst { get; init; } = 20;
+    /// <summary>... refilled at this many per minute. A refused remediation waits a second and asks again.</summary>
+    public double RatePerMinute { get; init; } = 20;
 }
 
 /// <summary>Resource limits of one instance.</summary>

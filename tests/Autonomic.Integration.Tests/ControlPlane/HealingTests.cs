@@ -138,6 +138,25 @@ public sealed class HealingTests
     }
 
     [Fact]
+    public async Task RemediationRateLimit_HoldsRestartsOfAServiceOnceItsBucketIsEmpty()
+    {
+        await using var h = new ControlPlaneHarness();
+        await h.StartAsync(h.Fleet("""
+              flaky:
+                command: /bin/sh
+                args: [-c, "exit 3"]
+                restart: {backoff_initial: 10ms, backoff_max: 20ms, budget: 100, rate_burst: 2, rate_per_minute: 0.01}
+            """));
+        var skipped = await Eventually.WaitAsync(async () =>
+            (await h.Store.ListActionsAsync(50)).FirstOrDefault(a => a.Rule == "safety.remediation_rate_limit"), Deadline, "a rate-limited restart");
+        Assert.Equal(ActionStatus.Skipped, skipped.Status);
+        Assert.Equal(InstanceState.Backoff, h.Instance("flaky-0").Record.State);
+        var actions = await h.Store.ListActionsAsync(50);
+        Assert.Equal(2, actions.Count(a => a.Kind == "restart" && a.Status == ActionStatus.Succeeded));
+        Assert.Single(actions, a => a.Rule == "safety.remediation_rate_limit");
+    }
+
+    [Fact]
     public async Task PortInUse_IsReportedWithThePort()
     {
         await using var h = new ControlPlaneHarness();
