@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Autonomic.Core.Abstractions;
 using Autonomic.Core.Model;
@@ -27,7 +28,11 @@ public sealed partial class InMemoryBus : IEventBus
     private readonly Dictionary<(string Group, string Pattern), ConsumerGroup> _groups = [];
     private readonly HashSet<Subscription> _subscriptions = [];
     private readonly List<DeadLetter> _deadLetters = [];
-    private bool _disposed;
+
+    // Publishing reads this snapshot without the lock; it is replaced (under the lock) whenever a group is added,
+    // which also drops the per-type match cache built against the old group list.
+    private volatile Routes _routes = new([]);
+    private volatile bool _disposed;
 
     /// <summary>Creates an empty bus.</summary>
     public InMemoryBus(TimeProvider? timeProvider = null, ILogger<InMemoryBus>? logger = null)
@@ -49,27 +54,35 @@ public sealed partial class InMemoryBus : IEventBus
     }
 
     /// <inheritdoc />
-    public async ValueTask PublishAsync(CloudEvent evt, CancellationToken cancellationToken = default)
+    public ValueTask PublishAsync(CloudEvent evt, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(evt);
         cancellationToken.ThrowIfCancellationRequested();
-        List<(ConsumerGroup Group, CancellationToken Unattended)> targets = [];
-        lock (_gate)
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var targets = _routes.For(evt.Type);
+
+        // Fast path: every matching group has room, so nothing allocates and nothing awaits.
+        for (var i = 0; i < targets.Length; i++)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            foreach (var group in _groups.Values)
+            var group = targets[i];
+            var unattended = group.Unattended.Token;
+            if (!group.Queue.Writer.TryWrite(new Envelope(evt, 0)))
             {
-                if (TopicPattern.Matches(group.Pattern, evt.Type))
-                {
-                    targets.Add((group, group.Unattended.Token));
-                }
+                return PublishSlowAsync(evt, targets, i, unattended, cancellationToken);
             }
         }
 
-        foreach (var (group, unattended) in targets)
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask PublishSlowAsync(CloudEvent evt, ConsumerGroup[] targets, int from, CancellationToken firstUnattended, CancellationToken cancellationToken)
+    {
+        for (var i = from; i < targets.Length; i++)
         {
-            var envelope = new Envelope(evt);
-            if (group.Queue.Writer.TryWrite(envelope))
+            var group = targets[i];
+            var unattended = i == from ? firstUnattended : group.Unattended.Token;
+            var envelope = new Envelope(evt, 0);
+            if (i != from && group.Queue.Writer.TryWrite(envelope))
             {
                 continue;
             }
@@ -121,6 +134,7 @@ public sealed partial class InMemoryBus : IEventBus
                 });
                 consumerGroup = new ConsumerGroup(group, pattern, queue);
                 _groups.Add((group, pattern), consumerGroup);
+                _routes = new Routes([.. _routes.Groups, consumerGroup]);
             }
 
             var subscription = new Subscription(this, consumerGroup, handler, options);
@@ -201,10 +215,44 @@ public sealed partial class InMemoryBus : IEventBus
     private static partial void LogDeadLetter(ILogger logger, string group, string eventId, string eventType, int attempts, string error);
 
     /// <summary>An event on its way through one group, with the deliveries it has had.</summary>
-    private sealed class Envelope(CloudEvent evt)
+    private readonly record struct Envelope(CloudEvent Event, int Attempts);
+
+    /// <summary>
+    /// The groups as of one moment, with the groups each event type matched, so publishing matches a type against
+    /// the patterns once rather than on every event. Immutable group list; the cache only grows, up to a bound.
+    /// </summary>
+    private sealed class Routes(ConsumerGroup[] groups)
     {
-        public CloudEvent Event { get; } = evt;
-        public int Attempts { get; set; }
+        // Event types are normally a small fixed vocabulary; the bound keeps a stream of one-off types from growing it forever.
+        private const int MaxCachedTypes = 1024;
+        private readonly ConcurrentDictionary<string, ConsumerGroup[]> _byType = new(StringComparer.Ordinal);
+
+        public ConsumerGroup[] Groups { get; } = groups;
+
+        public ConsumerGroup[] For(string type)
+        {
+            if (_byType.TryGetValue(type, out var cached))
+            {
+                return cached;
+            }
+
+            var matching = new List<ConsumerGroup>();
+            foreach (var group in Groups)
+            {
+                if (TopicPattern.Matches(group.Pattern, type))
+                {
+                    matching.Add(group);
+                }
+            }
+
+            ConsumerGroup[] targets = [.. matching];
+            if (_byType.Count < MaxCachedTypes)
+            {
+                _byType.TryAdd(type, targets);
+            }
+
+            return targets;
+        }
     }
 
     /// <summary>A queue and the count of handlers attending it; guarded by the bus lock.</summary>
@@ -215,8 +263,14 @@ public sealed partial class InMemoryBus : IEventBus
         public Channel<Envelope> Queue { get; } = queue;
         public int Handlers { get; set; }
 
-        /// <summary>Cancelled while the group has no handler: publishers must not wait for room then.</summary>
-        public CancellationTokenSource Unattended { get; set; } = CreateCancelled();
+        /// <summary>Cancelled while the group has no handler: publishers must not wait for room then. Written under the bus lock, read by publishers without it.</summary>
+        public CancellationTokenSource Unattended
+        {
+            get => Volatile.Read(ref _unattended);
+            set => Volatile.Write(ref _unattended, value);
+        }
+
+        private CancellationTokenSource _unattended = CreateCancelled();
 
         private static CancellationTokenSource CreateCancelled()
         {
@@ -269,31 +323,66 @@ public sealed partial class InMemoryBus : IEventBus
             }
         }
 
-        private async Task DeliverAsync(Envelope envelope, CancellationToken cancellationToken)
+        /// <summary>Delivers without allocating when the handler completes synchronously; otherwise continues in <see cref="DeliverSlowAsync"/>.</summary>
+        private ValueTask DeliverAsync(Envelope envelope, CancellationToken cancellationToken)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                HandBack(envelope);
+                return ValueTask.CompletedTask;
+            }
+
+            envelope = envelope with { Attempts = envelope.Attempts + 1 };
+            Task first;
+            try
+            {
+                first = handler(envelope.Event, cancellationToken);
+                if (first.IsCompletedSuccessfully)
+                {
+                    return ValueTask.CompletedTask;
+                }
+            }
+            catch (Exception e)
+            {
+                // Judged by the slow path exactly as if the handler's task had faulted.
+                first = Task.FromException(e);
+            }
+
+            return DeliverSlowAsync(envelope, first, cancellationToken);
+        }
+
+        /// <summary>Awaits the attempt under way (<paramref name="pending"/>), then retries until success, the attempt limit or a stop.</summary>
+        private async ValueTask DeliverSlowAsync(Envelope envelope, Task? pending, CancellationToken cancellationToken)
         {
             while (true)
             {
-                if (cancellationToken.IsCancellationRequested)
+                if (pending is null)
                 {
-                    HandBack(envelope);
-                    return;
+                    if (cancellationToken.IsCancellationRequested)
+                    {
+                        HandBack(envelope);
+                        return;
+                    }
+
+                    envelope = envelope with { Attempts = envelope.Attempts + 1 };
                 }
 
-                envelope.Attempts++;
                 try
                 {
-                    await handler(envelope.Event, cancellationToken).ConfigureAwait(false);
+                    var attempt = pending ?? handler(envelope.Event, cancellationToken);
+                    pending = null;
+                    await attempt.ConfigureAwait(false);
                     return;
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
                     // Interrupted by a stop, not failed: the attempt does not count.
-                    envelope.Attempts--;
-                    HandBack(envelope);
+                    HandBack(envelope with { Attempts = envelope.Attempts - 1 });
                     return;
                 }
                 catch (Exception e)
                 {
+                    pending = null;
                     LogHandlerFailed(bus._logger, e, group.Name, envelope.Event.Id, envelope.Event.Type, envelope.Attempts, options.MaxAttempts);
                     if (envelope.Attempts >= options.MaxAttempts)
                     {
