@@ -36,24 +36,31 @@ public sealed partial class HealerAgent(
     private readonly Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _adopted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HashSet<string> _held = new(StringComparer.Ordinal);
-    private IAsyncDisposable? _subscription;
     private DateTimeOffset _nextLogCheck;
     private DateTimeOffset _nextLeaseCheck;
-
-    /// <summary>The services whose lease this healer holds, i.e. the ones it acts on.</summary>
-    public IReadOnlyCollection<string> HeldServices => _held.ToArray();
 
     /// <summary>Completes once the instances recorded by an earlier control plane have been re-adopted or restarted.</summary>
     public Task Adopted => _adopted.Task;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await PrepareAsync(stoppingToken).ConfigureAwait(false);
         // Every healer process hears every verdict (its own group); only the lease holder of a service acts on it.
         var group = $"healer-{options.Owner}";
-        _subscription = bus.Subscribe("probe.*", group, OnProbeEventAsync, new SubscriptionOptions { Transient = true });
-        var anomalies = bus.Subscribe(EventTypes.AnomalyDetected, group + "-anomalies", OnAnomalyAsync, new SubscriptionOptions { Transient = true });
-        await RefreshLeasesAsync(stoppingToken).ConfigureAwait(false);
+        IAsyncDisposable probes, anomalies;
+        try
+        {
+            await PrepareAsync(stoppingToken).ConfigureAwait(false);
+            probes = bus.Subscribe("probe.*", group, OnProbeEventAsync, new SubscriptionOptions { Transient = true });
+            anomalies = bus.Subscribe(EventTypes.AnomalyDetected, group + "-anomalies", OnAnomalyAsync, new SubscriptionOptions { Transient = true });
+            await RefreshLeasesAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // Whoever waits for the start (autonomic up) hears why instead of waiting for ever.
+            _adopted.TrySetException(ex);
+            throw;
+        }
+
         _adopted.TrySetResult();
         using var ticker = new PeriodicTimer(options.TickInterval, time);
         var tickLoop = TickAsync(ticker, stoppingToken);
@@ -77,7 +84,7 @@ public sealed partial class HealerAgent(
         finally
         {
             await anomalies.DisposeAsync().ConfigureAwait(false);
-            await _subscription.DisposeAsync().ConfigureAwait(false);
+            await probes.DisposeAsync().ConfigureAwait(false);
             await tickLoop.ConfigureAwait(false);
         }
     }
