@@ -148,8 +148,9 @@ public sealed partial class MonitorAgent(
                         Window(id).AddLatency(result.Ok ? result.Latency.TotalMilliseconds : null);
                     }
 
-                    // A failing verdict is repeated every period, so a healer that takes over late still hears it (level, not edge).
-                    if (tracker.Changed || tracker.Verdict == ProbeVerdict.Failing)
+                    // A failing liveness or startup verdict is repeated every period, so a healer that takes over late still
+                    // hears it (level, not edge). Readiness is not: the store already holds an unready instance's state.
+                    if (tracker.Changed || (tracker.Verdict == ProbeVerdict.Failing && name != "readiness"))
                     {
                         var data = new ProbeVerdictData
                         {
