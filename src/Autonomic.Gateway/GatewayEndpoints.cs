@@ -28,6 +28,8 @@ public static partial class GatewayEndpoints
     public static IEndpointRouteBuilder MapAutonomicApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/healthz", () => Results.Text("ok", "text/plain"));
+        endpoints.MapGet("/metrics", (IStateStore store, ILoggerFactory logs, CancellationToken ct) =>
+            Guarded(logs, async () => Results.Text(await MetricsEndpoint.RenderAsync(store, ct), MetricsEndpoint.ContentType)));
 
         var api = endpoints.MapGroup("/api/v1");
         api.MapGet("/status", GetStatusAsync);

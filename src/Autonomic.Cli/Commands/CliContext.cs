@@ -22,12 +22,16 @@ public sealed class CliContext
     public TimeSpan FollowInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>The process console.</summary>
-    public static CliContext FromProcess() => new()
-    {
-        Console = AnsiConsole.Console,
-        Out = System.Console.Out,
-        Error = System.Console.Error,
-    };
+    public static CliContext FromProcess() =>
+        // Piped or redirected output has no terminal width; 80 columns would wrap every table row.
+        System.Console.IsOutputRedirected
+            ? ForWriters(System.Console.Out, System.Console.Error, width: 200)
+            : new()
+            {
+                Console = AnsiConsole.Console,
+                Out = System.Console.Out,
+                Error = System.Console.Error,
+            };
 
     /// <summary>A context that writes plain text (no colours, no ANSI codes) of the given width to the writers.</summary>
     public static CliContext ForWriters(TextWriter output, TextWriter error, int width = 240)

@@ -36,6 +36,29 @@ public sealed class GatewayApiTests(GatewayFixture fx) : IClassFixture<GatewayFi
     }
 
     [Fact]
+    public async Task Metrics_expose_the_fleet_in_the_prometheus_text_format()
+    {
+        using var response = await Http.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("0.0.4", response.Content.Headers.ContentType?.Parameters.Single(p => p.Name == "version").Value);
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        // The seeded fleet: web-0 ready, web-1 in backoff after 3 restarts, worker-0 ready; one escalated incident.
+        Assert.Contains("autonomic_instances{service=\"web\",state=\"backoff\"} 1", lines);
+        Assert.Contains("autonomic_instance_ready{service=\"web\",instance=\"web-0\"} 1", lines);
+        Assert.Contains("autonomic_instance_ready{service=\"web\",instance=\"web-1\"} 0", lines);
+        Assert.Contains("autonomic_instance_restarts_total{service=\"web\",instance=\"web-1\"} 3", lines);
+        Assert.Contains("autonomic_incidents_open{service=\"web\"} 1", lines);
+        Assert.Contains("autonomic_incidents_total{service=\"worker\",cause=\"hang\"} 1", lines);
+        Assert.Contains("autonomic_last_incident_time_to_detect_seconds{service=\"worker\",cause=\"hang\"} 1.5", lines);
+        Assert.Contains("autonomic_last_incident_time_to_mitigate_seconds{service=\"worker\",cause=\"hang\"} 0.75", lines);
+        // Every sample line belongs to a declared metric family.
+        var families = lines.Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]).ToHashSet();
+        Assert.All(lines.Where(l => !l.StartsWith('#')), l => Assert.Contains(l[..l.IndexOf('{', StringComparison.Ordinal)], families));
+    }
+
+    [Fact]
     public async Task Healthz_answers_ok()
     {
         using var response = await Http.GetAsync("/healthz");
