@@ -58,7 +58,7 @@ public sealed class FaultInjector(InstanceRegistry registry, IProcessRuntime run
         var now = time.GetUtcNow();
         await store.UpsertActionAsync(new AgentAction
         {
-            Id = $"act-{Guid.NewGuid():N}"[..17],
+            Id = RecordIds.New("act"),
             Agent = AgentNames.Chaos,
             Kind = $"chaos.{fault}",
             Subject = live.Record.Id,

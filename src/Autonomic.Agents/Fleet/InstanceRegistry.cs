@@ -44,3 +44,9 @@ public static class AgentNames
     /// <summary>The CloudEvents source of an agent.</summary>
     public static string Source(string agent) => $"/agents/{agent}";
 }
+
+/// <summary>Ids of the records agents write: a prefix and 12 hex digits (<c>act-3f2a…</c>, <c>inc-…</c>).</summary>
+public static class RecordIds
+{
+    public static string New(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];
+}

@@ -638,7 +638,7 @@ public sealed partial class HealerAgent(
 
         slot.Incident = new Incident
         {
-            Id = NewId("inc"),
+            Id = RecordIds.New("inc"),
             Service = slot.Spec.Name,
             InstanceId = slot.Id,
             Cause = open.Cause,
@@ -694,7 +694,7 @@ public sealed partial class HealerAgent(
         var now = time.GetUtcNow();
         var action = new AgentAction
         {
-            Id = NewId("act"),
+            Id = RecordIds.New("act"),
             Agent = AgentNames.Healer,
             Kind = kind,
             Subject = slot.Id,
@@ -768,8 +768,6 @@ public sealed partial class HealerAgent(
 
     /// <summary>The log file of an instance.</summary>
     public string LogPathOf(string instanceId) => Path.Combine(options.LogDirectory, instanceId + ".log");
-
-    private static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];
 
     private sealed record Message(string? InstanceId, Observation Observation, int? Pid, IReadOnlyDictionary<string, string>? Evidence);
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Autonomic.Backends.Fleet;
+using Autonomic.Backends.Store.Postgres;
 using Autonomic.Cli.Hosting;
 using Autonomic.Core.Model;
 using Autonomic.Core.Specs;
@@ -18,10 +19,8 @@ public static class UpCommand
         var file = FileOption();
         var demo = new Option<bool>("--demo") { Description = "Run the demo fleet (examples/demo.yaml, or the built-in copy) and print what to try next" };
         var leave = new Option<bool>("--leave-running") { Description = "On exit leave the instances running; the next 'autonomic up' re-adopts them" };
-        var logFormat = new Option<string>("--log-format") { Description = "text or json (one JSON object a line, for ELK)", DefaultValueFactory = _ => "text" };
-        logFormat.AcceptOnlyFromAmong("text", "json");
-        var quiet = new Option<bool>("--quiet", "-q") { Description = "Log warnings and errors only" };
-        var command = new Command("up", "Start the control plane and keep the fleet alive (Ctrl-C stops it)") { file, demo, leave, logFormat, quiet };
+        var logging = LogOptions.Create();
+        var command = new Command("up", "Start the control plane and keep the fleet alive (Ctrl-C stops it)") { file, demo, leave, logging.Format, logging.Quiet };
         command.SetAction(async (result, ct) =>
         {
             var fleet = LoadOrReport(result.GetValue(file), result.GetValue(demo));
@@ -36,12 +35,7 @@ public static class UpCommand
                 return 1;
             }
 
-            var plane = await StartOrReportAsync(fleet, new ControlPlaneOptions
-            {
-                LeaveRunning = result.GetValue(leave),
-                LogFormat = result.GetValue(logFormat) ?? "text",
-                MinimumLevel = result.GetValue(quiet) ? LogLevel.Warning : LogLevel.Information,
-            }, ct).ConfigureAwait(false);
+            var plane = await StartOrReportAsync(fleet, logging.Apply(result, new ControlPlaneOptions { LeaveRunning = result.GetValue(leave) }), ct).ConfigureAwait(false);
             if (plane is null)
             {
                 return 1;
@@ -50,7 +44,7 @@ public static class UpCommand
             await using var owned = plane;
             await plane.Adopted.WaitAsync(ct).ConfigureAwait(false);
             var instances = fleet.Services.Sum(s => s.Replicas);
-            await Console.Error.WriteLineAsync($"autonomic: control plane up — API {fleet.Settings.Api}, store {Masked(fleet.Settings.Store)}, {fleet.Services.Count} services, {instances} instances. Ctrl-C stops it.").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"autonomic: control plane up — API {fleet.Settings.Api}, store {PostgresUrl.Mask(fleet.Settings.Store)}, {fleet.Services.Count} services, {instances} instances. Ctrl-C stops it.").ConfigureAwait(false);
             if (result.GetValue(demo))
             {
                 _ = PrintTourWhenReadyAsync(plane, ct);
@@ -77,12 +71,10 @@ public static class UpCommand
         var name = new Argument<string>("name") { Description = $"The agent to run: {string.Join(", ", AgentRoles.All)}" };
         name.AcceptOnlyFromAmong([.. AgentRoles.All]);
         var file = FileOption();
-        var logFormat = new Option<string>("--log-format") { Description = "text or json (one JSON object a line, for ELK)", DefaultValueFactory = _ => "text" };
-        logFormat.AcceptOnlyFromAmong("text", "json");
-        var quiet = new Option<bool>("--quiet", "-q") { Description = "Log warnings and errors only" };
+        var logging = LogOptions.Create();
         var command = new Command("agent", "Run one agent in this process; the agents meet over the bus, the store and the lease backend (use amqp://, postgres:// and redis://)")
         {
-            name, file, logFormat, quiet,
+            name, file, logging.Format, logging.Quiet,
         };
         command.SetAction(async (result, ct) =>
         {
@@ -98,19 +90,14 @@ public static class UpCommand
                 await Console.Error.WriteLineAsync($"warning: the bus is {fleet.Settings.Bus}, which does not cross processes; set control_plane.bus or AUTONOMIC_BUS to an amqp:// URL so the agents can talk").ConfigureAwait(false);
             }
 
-            var plane = await StartOrReportAsync(fleet, new ControlPlaneOptions
-            {
-                Roles = new HashSet<string>([role], StringComparer.Ordinal),
-                LogFormat = result.GetValue(logFormat) ?? "text",
-                MinimumLevel = result.GetValue(quiet) ? LogLevel.Warning : LogLevel.Information,
-            }, ct).ConfigureAwait(false);
+            var plane = await StartOrReportAsync(fleet, logging.Apply(result, new ControlPlaneOptions { Roles = new HashSet<string>([role], StringComparer.Ordinal) }), ct).ConfigureAwait(false);
             if (plane is null)
             {
                 return 1;
             }
 
             await using var owned = plane;
-            await Console.Error.WriteLineAsync($"autonomic: agent {role} up (pid {Environment.ProcessId}) — bus {Masked(fleet.Settings.Bus)}, store {Masked(fleet.Settings.Store)}, leases {Masked(fleet.Settings.Leases)}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"autonomic: agent {role} up (pid {Environment.ProcessId}) — bus {PostgresUrl.Mask(fleet.Settings.Bus)}, store {PostgresUrl.Mask(fleet.Settings.Store)}, leases {PostgresUrl.Mask(fleet.Settings.Leases)}").ConfigureAwait(false);
             try
             {
                 await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
@@ -151,12 +138,6 @@ public static class UpCommand
         }
     }
 
-    /// <summary>A backend URL with its password hidden.</summary>
-    public static string Masked(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Contains(':', StringComparison.Ordinal)
-            ? url.Replace(uri.UserInfo, uri.UserInfo[..uri.UserInfo.IndexOf(':', StringComparison.Ordinal)] + ":***", StringComparison.Ordinal)
-            : url;
-
     public static Command CreateValidate()
     {
         var file = FileOption();
@@ -178,6 +159,23 @@ public static class UpCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The logging options of every command that runs agents: <c>--log-format text|json</c> and <c>-q</c>.</summary>
+    private sealed record LogOptions(Option<string> Format, Option<bool> Quiet)
+    {
+        public static LogOptions Create()
+        {
+            var format = new Option<string>("--log-format") { Description = "text or json (one JSON object a line, for ELK)", DefaultValueFactory = _ => "text" };
+            format.AcceptOnlyFromAmong("text", "json");
+            return new LogOptions(format, new Option<bool>("--quiet", "-q") { Description = "Log warnings and errors only" });
+        }
+
+        public ControlPlaneOptions Apply(ParseResult result, ControlPlaneOptions options) => options with
+        {
+            LogFormat = result.GetValue(Format) ?? "text",
+            MinimumLevel = result.GetValue(Quiet) ? LogLevel.Warning : LogLevel.Information,
+        };
     }
 
     private static Option<string?> FileOption() => new("--file", "-f") { Description = $"Fleet file (default: {DefaultFile} in the current directory)" };

@@ -22,7 +22,7 @@ public sealed class ControlPlaneHarness : IAsyncDisposable
     public ControlPlaneHarness()
     {
         Root = Directory.CreateTempSubdirectory("autonomic-cp-").FullName;
-        ApiPort = FreePort();
+        ApiPort = TestPorts.Free();
     }
 
     public string Root { get; }
@@ -83,42 +83,6 @@ public sealed class ControlPlaneHarness : IAsyncDisposable
 
     public Task WaitAllReadyAsync(TimeSpan timeout) =>
         Eventually.WaitAsync(() => Registry.Snapshot() is { Count: > 0 } all && all.All(i => i.Record.State == InstanceState.Ready), timeout, "all instances ready");
-
-    public static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
-    /// <summary>A base port with <paramref name="count"/> free ports after it.</summary>
-    public static int FreePorts(int count)
-    {
-        for (var attempt = 0; attempt < 50; attempt++)
-        {
-            var start = FreePort();
-            var ok = true;
-            for (var i = 1; i < count && ok; i++)
-            {
-                try
-                {
-                    using var l = new TcpListener(IPAddress.Loopback, start + i);
-                    l.Start();
-                }
-                catch (SocketException)
-                {
-                    ok = false;
-                }
-            }
-
-            if (ok)
-            {
-                return start;
-            }
-        }
-
-        throw new InvalidOperationException("no run of free ports found");
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -26,7 +26,7 @@ public sealed class HealingTests
     public async Task Crash_IsRestartedAtOnce_AndTheIncidentRecordsDetectionAndMitigation()
     {
         await using var h = new ControlPlaneHarness();
-        await h.StartAsync(h.Fleet(Web(ControlPlaneHarness.FreePorts(2))));
+        await h.StartAsync(h.Fleet(Web(TestPorts.FreeRun(2))));
         await h.WaitAllReadyAsync(Deadline);
         var before = h.Instance("web-0").Record.Pid!.Value;
 
@@ -56,7 +56,7 @@ public sealed class HealingTests
     public async Task Hang_IsCaughtByLiveness_KilledAndRestarted()
     {
         await using var h = new ControlPlaneHarness();
-        await h.StartAsync(h.Fleet(Web(ControlPlaneHarness.FreePorts(1), replicas: 1)));
+        await h.StartAsync(h.Fleet(Web(TestPorts.FreeRun(1), replicas: 1)));
         await h.WaitAllReadyAsync(Deadline);
         var before = h.Instance("web-0").Record.Pid!.Value;
 
@@ -78,7 +78,7 @@ public sealed class HealingTests
     {
         await using var h = new ControlPlaneHarness();
         var extra = "";
-        var yaml = Web(ControlPlaneHarness.FreePorts(2), replicas: 2).Replace("    restart:", "    limits: {memory: 400Mi}\n    trends: {leak_horizon: 60s, min_samples: 5}\n    restart:", StringComparison.Ordinal) + extra;
+        var yaml = Web(TestPorts.FreeRun(2), replicas: 2).Replace("    restart:", "    limits: {memory: 400Mi}\n    trends: {leak_horizon: 60s, min_samples: 5}\n    restart:", StringComparison.Ordinal) + extra;
         await h.StartAsync(h.Fleet(yaml));
         await h.WaitAllReadyAsync(Deadline);
         var before = h.Instance("web-0").Record.Pid!.Value;
@@ -160,7 +160,7 @@ public sealed class HealingTests
     public async Task PortInUse_IsReportedWithThePort()
     {
         await using var h = new ControlPlaneHarness();
-        var port = ControlPlaneHarness.FreePort();
+        var port = TestPorts.Free();
         using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
         squatter.Start();
         await h.StartAsync(h.Fleet(Web(port, replicas: 1)));
@@ -174,7 +174,7 @@ public sealed class HealingTests
     public async Task ControlPlaneRestart_ReadoptsRunningInstances_WithoutDuplicates_AndKeepsIncidents()
     {
         await using var h = new ControlPlaneHarness();
-        var fleet = h.Fleet(Web(ControlPlaneHarness.FreePorts(2)));
+        var fleet = h.Fleet(Web(TestPorts.FreeRun(2)));
         await h.StartAsync(fleet, leaveRunning: true);
         await h.WaitAllReadyAsync(Deadline);
         var crashed = h.Instance("web-1").Record.Pid!.Value;

@@ -20,7 +20,7 @@ public sealed class AgentCluster : IAsyncDisposable
     public AgentCluster()
     {
         Root = Directory.CreateTempSubdirectory("autonomic-cluster-").FullName;
-        ApiPort = ControlPlaneHarness.FreePort();
+        ApiPort = TestPorts.Free();
         Exchange = $"autonomic-test-{Guid.NewGuid():N}";
     }
 
@@ -161,15 +161,12 @@ public sealed class AgentCluster : IAsyncDisposable
         [.. Backends.Runtime.ProcFs.FindByEnvironment(instanceId is null ? [$"AUTONOMIC_FLEET={fleetId}"] : [$"AUTONOMIC_FLEET={fleetId}", $"AUTONOMIC_INSTANCE={instanceId}"])];
 }
 
-/// <summary>Signals by pid.</summary>
+/// <summary>Signals by pid, through the runtime's own libc binding.</summary>
 internal static class Posix
 {
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int sig);
+    public static void Terminate(int pid) => _ = Backends.Runtime.LibC.Kill(pid, 15);
 
-    public static void Terminate(int pid) => _ = Kill(pid, 15);
+    public static void KillNow(int pid) => _ = Backends.Runtime.LibC.Kill(pid, 9);
 
-    public static void KillNow(int pid) => _ = Kill(pid, 9);
-
-    public static void Stop(int pid) => _ = Kill(pid, 19);
+    public static void Stop(int pid) => _ = Backends.Runtime.LibC.Kill(pid, 19);
 }

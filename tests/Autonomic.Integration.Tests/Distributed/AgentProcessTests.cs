@@ -28,7 +28,7 @@ public sealed class AgentProcessTests
     public async Task Up_OnRabbitMqPostgresAndRedis_HealsACrashAndAHang()
     {
         await using var cluster = new AgentCluster();
-        var fleet = await cluster.WriteFleetAsync(Web(ControlPlaneHarness.FreePort()));
+        var fleet = await cluster.WriteFleetAsync(Web(TestPorts.Free()));
         cluster.Start(null, fleet);
         await using var store = await cluster.OpenStoreAsync();
         var first = await ReadyPidAsync(store, cluster, null);
@@ -56,7 +56,7 @@ public sealed class AgentProcessTests
     public async Task HealerKilledMidRestart_TheOtherTakesOverWithinTheLeaseTtl_AndHealsExactlyOnce()
     {
         await using var cluster = new AgentCluster();
-        var fleet = await cluster.WriteFleetAsync(Web(ControlPlaneHarness.FreePort()));
+        var fleet = await cluster.WriteFleetAsync(Web(TestPorts.Free()));
         // Each healer pauses 1.5 s between writing a launch's intent and carrying it out: the window to die in.
         var slow = new Dictionary<string, string> { ["AUTONOMIC_CHAOS_LAUNCH_DELAY_MS"] = "1500" };
         var healerA = cluster.Start("healer", fleet, slow);

@@ -111,7 +111,7 @@ public sealed class ProberTests : IDisposable
     {
         var port = Serve(200);
 
-        var r = await _prober.ProbeAsync(Http() with { Port = port }, "127.0.0.1", RuntimeTestKit.FreePort());
+        var r = await _prober.ProbeAsync(Http() with { Port = port }, "127.0.0.1", TestPorts.Free());
 
         Assert.True(r.Ok, r.Detail);
     }
@@ -119,7 +119,7 @@ public sealed class ProberTests : IDisposable
     [Fact]
     public async Task Http_against_a_closed_port_is_connection_refused()
     {
-        var r = await _prober.ProbeAsync(Http(), "127.0.0.1", RuntimeTestKit.FreePort());
+        var r = await _prober.ProbeAsync(Http(), "127.0.0.1", TestPorts.Free());
 
         Assert.False(r.Ok);
         Assert.Equal("connection refused", r.Detail);
@@ -140,7 +140,7 @@ public sealed class ProberTests : IDisposable
     [Fact]
     public async Task Http_against_a_real_python_server_passes()
     {
-        var port = RuntimeTestKit.FreePort();
+        var port = TestPorts.Free();
         var dir = RuntimeTestKit.TempDir();
         await using var runtime = new ProcessRuntime(TimeProvider.System);
         var h = await runtime.StartAsync(new()
@@ -177,7 +177,7 @@ public sealed class ProberTests : IDisposable
         var tcp = new ProbeSpec { Kind = ProbeKind.Tcp, Timeout = Generous };
 
         var ok = await _prober.ProbeAsync(tcp, "127.0.0.1", port);
-        var refused = await _prober.ProbeAsync(tcp, "127.0.0.1", RuntimeTestKit.FreePort());
+        var refused = await _prober.ProbeAsync(tcp, "127.0.0.1", TestPorts.Free());
         var noPort = await _prober.ProbeAsync(tcp, "127.0.0.1", null);
 
         Assert.True(ok.Ok, ok.Detail);

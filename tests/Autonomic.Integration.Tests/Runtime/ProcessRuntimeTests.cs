@@ -104,7 +104,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     [Fact]
     public async Task Environment_gets_port_instance_id_and_request_variables()
     {
-        var port = FreePort();
+        var port = TestPorts.Free();
         var request = Request("sh", "-c", "echo \"$PORT|$AUTONOMIC_INSTANCE|$GREETING|${HOME:+home}\"") with
         {
             Port = port,

@@ -46,7 +46,7 @@ public sealed class SocketActivationTests : IAsyncLifetime
     [Fact]
     public async Task The_workload_serves_the_passed_socket_and_a_request_made_between_two_processes_is_answered()
     {
-        var port = FreePort();
+        var port = TestPorts.Free();
         var first = await StartWorkloadAsync(port);
         Assert.Equal("ok", (await GetAsync(port, "/healthz")).Trim());
         Assert.Contains("socket:", File.ResolveLinkTarget($"/proc/{first.Pid}/fd/3", false)?.ToString() ?? "", StringComparison.Ordinal);
@@ -71,7 +71,7 @@ public sealed class SocketActivationTests : IAsyncLifetime
     [Fact]
     public async Task A_program_binding_the_port_itself_beside_the_held_socket_is_refused()
     {
-        var port = FreePort();
+        var port = TestPorts.Free();
         await StartWorkloadAsync(port);
 
         using var rogue = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

@@ -230,7 +230,7 @@ public sealed class WorkloadTests(ITestOutputHelper output)
     [Fact]
     public async Task Worker_with_a_port_from_env_serves_health_and_faults()
     {
-        int port = FreePort();
+        int port = TestPorts.Free();
         await using var w = await WorkloadProcess.StartAsync(["--mode", "worker"], new Dictionary<string, string> { ["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         Assert.Equal(port, w.Port);
         using HttpClient http = w.Client();
@@ -254,7 +254,7 @@ public sealed class WorkloadTests(ITestOutputHelper output)
     [Fact]
     public async Task Cold_start_to_first_healthz_is_short()
     {
-        int port = FreePort();
+        int port = TestPorts.Free();
         var watch = Stopwatch.StartNew();
         using var process = Process.Start(WorkloadProcess.StartInfo(["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]))!;
         try
@@ -284,13 +284,6 @@ public sealed class WorkloadTests(ITestOutputHelper output)
             process.Kill();
             await process.WaitForExitAsync();
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static double MetricValue(string text, string name)

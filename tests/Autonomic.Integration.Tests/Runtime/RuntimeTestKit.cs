@@ -5,15 +5,6 @@ internal static class RuntimeTestKit
 {
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
 
-    public static int FreePort()
-    {
-        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
-
     public static string TempDir()
     {
         var d = Path.Combine(Path.GetTempPath(), "autonomic-runtime-tests", Guid.NewGuid().ToString("N"));
