@@ -75,9 +75,7 @@ public sealed class GatewayHost : IAsyncDisposable
         configureServices(builder.Services);
 
         var app = builder.Build();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
-        app.MapAutonomicApi();
+        app.UseAutonomicGateway();
 
         try
         {

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -17,6 +18,25 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddProblemDetails();
         services.AddExceptionHandler<GatewayExceptionHandler>();
+        // Until API keys are configured every policy admits every caller; auth replaces these registrations.
+        services.AddAuthorization(o =>
+        {
+            foreach (var policy in new[] { AuthPolicies.Viewer, AuthPolicies.Operator, AuthPolicies.Admin })
+            {
+                o.AddPolicy(policy, p => p.RequireAssertion(_ => true));
+            }
+        });
         return services;
+    }
+
+    /// <summary>The gateway's middleware (errors as problem details, authorization) and every endpoint, in order.</summary>
+    public static WebApplication UseAutonomicGateway(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthorization();
+        app.MapAutonomicApi();
+        return app;
     }
 }

@@ -191,7 +191,7 @@ public sealed class ControlPlane : IAsyncDisposable
                 new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) }));
             services.AddAutonomicGateway(new GatewayOptions { LogDirectory = settings.LogDirectory });
             var app = web.Build();
-            app.MapAutonomicApi();
+            app.UseAutonomicGateway();
             host = app;
         }
         else

@@ -54,4 +54,38 @@ public static class EventTypes
     public const string IncidentOpened = "incident.opened";
     public const string IncidentUpdated = "incident.updated";
     public const string ActionRecorded = "action.recorded";
+
+    // Desired state commands, applied by the healer. Data: ServiceSpec (apply) or ServiceCommand (the others).
+    public const string ServiceApply = "service.apply";
+    public const string ServiceDelete = "service.delete";
+    public const string ServiceScale = "service.scale";
+    public const string ServiceRestart = "service.restart";
+
+    /// <summary>Someone (e.g. the task agent) asks the scaling agent for capacity. Data: ScaleRequest.</summary>
+    public const string ScaleRequested = "scale.requested";
+    /// <summary>The scaling agent decided a replica count. Data: the decision with its inputs and reason.</summary>
+    public const string ScaleDecided = "scale.decided";
+
+    /// <summary>Task lifecycle (task.queued, task.running, task.succeeded, task.failed, task.cancelled).</summary>
+    public const string TaskPrefix = "task.";
+
+    /// <summary>Per-service traffic numbers from the load balancer. Data: TrafficSample.</summary>
+    public const string TrafficSample = "traffic.sample";
+
+    /// <summary>Security: an alert (detection) and a response (block, suspend, rate-limit, quarantine, and their end).</summary>
+    public const string SecurityAlert = "security.alert";
+    public const string SecurityResponse = "security.response";
+
+    /// <summary>Gateway access and auth events (one per request): the security agent's input.</summary>
+    public const string GatewayAccess = "gateway.access";
+
+    /// <summary>An external alert (Alertmanager webhook) turned into an event the agents act on.</summary>
+    public const string AlertFiring = "alert.firing";
+    public const string AlertResolved = "alert.resolved";
 }
+
+/// <summary>Data of <see cref="EventTypes.ServiceScale"/>, <see cref="EventTypes.ServiceDelete"/> and <see cref="EventTypes.ServiceRestart"/>.</summary>
+public sealed record ServiceCommand(string Service, int? Replicas = null, string? Reason = null, string? RequestedBy = null);
+
+/// <summary>Data of <see cref="EventTypes.ScaleRequested"/>: who needs capacity and why.</summary>
+public sealed record ScaleRequest(string Service, string Reason, int? QueueDepth = null, double? OldestAgeSeconds = null, int? MinReplicas = null);
