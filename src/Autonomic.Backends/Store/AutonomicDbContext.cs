@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Autonomic.Backends.Store;
 
 /// <summary>
-/// The EF Core model of the state store: services, instances, events (append-only), incidents, actions.
+/// The EF Core model of the state store: services, instances, events (append-only), incidents, actions, and the documents of agents that keep JSON state.
 /// Every <see cref="DateTimeOffset"/> is stored as UTC ticks in an integer column, so it sorts correctly on any
 /// provider and reads back in UTC with full precision. Short-lived: make one per operation.
 /// This type carries the SQLite migrations; a provider with its own migrations derives a context type from it
@@ -28,6 +28,7 @@ public class AutonomicDbContext : DbContext
     public DbSet<EventRow> Events => Set<EventRow>();
     public DbSet<IncidentRow> Incidents => Set<IncidentRow>();
     public DbSet<ActionRow> Actions => Set<ActionRow>();
+    public DbSet<DocumentRow> Documents => Set<DocumentRow>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -76,6 +77,15 @@ public class AutonomicDbContext : DbContext
             e.Property(r => r.Status).HasConversion<string>();
             e.HasIndex(r => r.CreatedAt);
             e.HasIndex(r => new { r.IncidentId, r.CreatedAt });
+        });
+
+        modelBuilder.Entity<DocumentRow>(e =>
+        {
+            e.ToTable("documents");
+            e.HasKey(r => new { r.Collection, r.Id });
+            e.Property(r => r.Collection).HasMaxLength(200);
+            e.Property(r => r.Id).HasMaxLength(200);
+            e.HasIndex(r => new { r.Collection, r.UpdatedAt });
         });
     }
 

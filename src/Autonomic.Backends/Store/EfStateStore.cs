@@ -11,7 +11,7 @@ namespace Autonomic.Backends.Store;
 /// run each operation under its own retry policy and replace the generic upserts with atomic ones. Every
 /// operation uses its own short-lived context, so a store is safe for concurrent use.
 /// </summary>
-public abstract class EfStateStore : IStateStore
+public abstract partial class EfStateStore : IStateStore
 {
     private const int UpsertAttempts = 3;
 

@@ -75,3 +75,13 @@ public sealed class ActionRow
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? CompletedAt { get; set; }
 }
+
+/// <summary>A stored JSON document of an <see cref="Core.Abstractions.IDocumentStore"/> collection; key (Collection, Id).</summary>
+public sealed class DocumentRow
+{
+    public string Collection { get; set; } = "";
+    public string Id { get; set; } = "";
+    public string Json { get; set; } = "";
+    public long Version { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}

@@ -70,6 +70,33 @@ namespace Autonomic.Backends.Store.Migrations
                     b.ToTable("actions", (string)null);
                 });
 
+            modelBuilder.Entity("Autonomic.Backends.Store.DocumentRow", b =>
+                {
+                    b.Property<string>("Collection")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Id")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Json")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Collection", "Id");
+
+                    b.HasIndex("Collection", "UpdatedAt");
+
+                    b.ToTable("documents", (string)null);
+                });
+
             modelBuilder.Entity("Autonomic.Backends.Store.EventRow", b =>
                 {
                     b.Property<long>("Seq")

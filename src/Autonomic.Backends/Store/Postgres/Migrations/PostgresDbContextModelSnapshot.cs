@@ -75,6 +75,33 @@ namespace Autonomic.Backends.Store.Postgres.Migrations
                     b.ToTable("actions", (string)null);
                 });
 
+            modelBuilder.Entity("Autonomic.Backends.Store.DocumentRow", b =>
+                {
+                    b.Property<string>("Collection")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<string>("Id")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<string>("Json")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Collection", "Id");
+
+                    b.HasIndex("Collection", "UpdatedAt");
+
+                    b.ToTable("documents", (string)null);
+                });
+
             modelBuilder.Entity("Autonomic.Backends.Store.EventRow", b =>
                 {
                     b.Property<long>("Seq")
