@@ -36,6 +36,10 @@ public sealed partial class HealerAgent(
     private readonly Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _adopted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HashSet<string> _held = new(StringComparer.Ordinal);
+    // Desired state: the fleet file's services, then the changes made through the API (service.* commands).
+    private readonly Dictionary<string, ServiceSpec> _services = new(StringComparer.Ordinal);
+    // Services being deleted: kept (with their lease) until their last instance has stopped.
+    private readonly HashSet<string> _deleting = new(StringComparer.Ordinal);
     private DateTimeOffset _nextLogCheck;
     private DateTimeOffset _nextLeaseCheck;
 
@@ -46,12 +50,14 @@ public sealed partial class HealerAgent(
     {
         // Every healer process hears every verdict (its own group); only the lease holder of a service acts on it.
         var group = $"healer-{options.Owner}";
-        IAsyncDisposable probes, anomalies;
+        IAsyncDisposable probes, anomalies, desired;
         try
         {
             await PrepareAsync(stoppingToken).ConfigureAwait(false);
             probes = bus.Subscribe("probe.*", group, OnProbeEventAsync, new SubscriptionOptions { Transient = true });
             anomalies = bus.Subscribe(EventTypes.AnomalyDetected, group + "-anomalies", OnAnomalyAsync, new SubscriptionOptions { Transient = true });
+            // Every healer keeps the desired state; only a service's lease holder starts and stops its processes.
+            desired = bus.Subscribe("service.*", group + "-desired", OnServiceCommandAsync, new SubscriptionOptions { Transient = true });
             await RefreshLeasesAsync(stoppingToken).ConfigureAwait(false);
         }
         catch (Exception ex)
@@ -83,6 +89,7 @@ public sealed partial class HealerAgent(
         }
         finally
         {
+            await desired.DisposeAsync().ConfigureAwait(false);
             await anomalies.DisposeAsync().ConfigureAwait(false);
             await probes.DisposeAsync().ConfigureAwait(false);
             await tickLoop.ConfigureAwait(false);
@@ -198,6 +205,12 @@ public sealed partial class HealerAgent(
         Directory.CreateDirectory(options.LogDirectory);
         foreach (var spec in fleet.Services)
         {
+            _services[spec.Name] = spec;
+        }
+
+        await LoadDesiredChangesAsync(ct).ConfigureAwait(false);
+        foreach (var spec in _services.Values)
+        {
             await store.SaveServiceAsync(spec, ct).ConfigureAwait(false);
             for (var index = 0; index < spec.Replicas; index++)
             {
@@ -206,7 +219,7 @@ public sealed partial class HealerAgent(
             }
         }
 
-        var wanted = fleet.Services.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        var wanted = _services.Keys.ToHashSet(StringComparer.Ordinal);
         foreach (var stale in (await store.ListInstancesAsync(ct).ConfigureAwait(false)).Where(r => !_slots.ContainsKey(r.Id)))
         {
             // The fleet shrank while no control plane ran. A service still in the fleet is its lease holder's business.
@@ -245,7 +258,7 @@ public sealed partial class HealerAgent(
     private async Task RefreshLeasesAsync(CancellationToken ct)
     {
         _nextLeaseCheck = time.GetUtcNow() + options.LeaseTtl / 3;
-        foreach (var spec in fleet.Services)
+        foreach (var spec in _services.Values.ToList())
         {
             Lease? lease;
             try
@@ -365,6 +378,12 @@ public sealed partial class HealerAgent(
 
     private async Task HandleAsync(Message message, CancellationToken ct)
     {
+        if (message.Change is { } change)
+        {
+            await ChangeDesiredStateAsync(change, ct).ConfigureAwait(false);
+            return;
+        }
+
         if (message.InstanceId is null)
         {
             if (time.GetUtcNow() >= _nextLeaseCheck)
@@ -393,7 +412,19 @@ public sealed partial class HealerAgent(
         }
 
         var observation = message.Observation;
-        if (observation is Observation.Degraded degraded)
+        if (observation is Observation.ReplaceRequested planned)
+        {
+            // Planned replacements go one at a time, never taking the last ready replica (no rate limit: nothing failed).
+            var siblings = _slots.Values.Where(s => s.Spec.Name == target.Spec.Name).Select(s => (s.Id, s.Life.State)).ToArray();
+            var (allowed, why) = Replacement.CanReplace(target.Id, siblings, target.Spec.Replicas);
+            if (!allowed)
+            {
+                LogReplacementDeferred(target.Id, planned.Reason, why);
+                _ = RepostLaterAsync(message, ct);
+                return;
+            }
+        }
+        else if (observation is Observation.Degraded degraded)
         {
             var siblings = _slots.Values.Where(s => s.Spec.Name == target.Spec.Name).Select(s => (s.Id, s.Life.State)).ToArray();
             var (allowed, why) = Replacement.CanReplace(target.Id, siblings, target.Spec.Replicas);
@@ -456,6 +487,18 @@ public sealed partial class HealerAgent(
 
         await FlushIncidentAsync(slot, ct).ConfigureAwait(false);
 
+        if (slot.Retiring && slot.Life.State is InstanceState.Stopped or InstanceState.Fatal)
+        {
+            await RetireAsync(slot, ct).ConfigureAwait(false);
+            return;
+        }
+
+        if (!slot.Retiring && before == InstanceState.Stopping && slot.Life.State == InstanceState.Stopped)
+        {
+            // Stopped for a scale-down that was taken back while it stopped: wanted again.
+            Post(slot.Id, new Observation.ResetRequested());
+        }
+
         if (slot.Life.State != before || transition.Directives.Count > 0 || observation is Observation.Launched)
         {
             await PersistAsync(slot, ct).ConfigureAwait(false);
@@ -486,11 +529,14 @@ public sealed partial class HealerAgent(
                 }, ct).ConfigureAwait(false);
                 break;
             case Directive.Stop stop:
-                await ActAsync(slot, "replace", stop.Rule, stop.Reason, evidence, h =>
+                // Out of READY first, so the load balancer sends it nothing new while its in-flight requests drain.
+                await PersistAsync(slot, ct).ConfigureAwait(false);
+                await ActAsync(slot, slot.Retiring ? "stop" : "replace", stop.Rule, stop.Reason, evidence, h =>
                 {
-                    // The exit watcher reports the end; stopping must not hold up the loop for the grace period.
-                    _ = runtime.StopAsync(h, slot.Spec.StopGracePeriod, CancellationToken.None);
-                    return Task.FromResult($"SIGTERM sent to pid {h.Pid}; SIGKILL after {slot.Spec.StopGracePeriod.TotalSeconds:0.#} s");
+                    // The exit watcher reports the end; draining and stopping must not hold up the loop.
+                    _ = DrainThenStopAsync(slot.Id, h, slot.Spec.StopGracePeriod);
+                    var drained = Drain is null ? "" : $"in-flight requests drained (at most {options.DrainTimeout.TotalSeconds:0.#} s), then ";
+                    return Task.FromResult($"{drained}SIGTERM to pid {h.Pid}; SIGKILL after {slot.Spec.StopGracePeriod.TotalSeconds:0.#} s");
                 }, ct).ConfigureAwait(false);
                 break;
             case Directive.MitigateIncident:
@@ -769,12 +815,14 @@ public sealed partial class HealerAgent(
     /// <summary>The log file of an instance.</summary>
     public string LogPathOf(string instanceId) => Path.Combine(options.LogDirectory, instanceId + ".log");
 
-    private sealed record Message(string? InstanceId, Observation Observation, int? Pid, IReadOnlyDictionary<string, string>? Evidence);
+    private sealed record Message(string? InstanceId, Observation Observation, int? Pid, IReadOnlyDictionary<string, string>? Evidence, DesiredChange? Change = null);
 
     private sealed class Slot(string id, ServiceSpec spec, int index)
     {
         public string Id { get; } = id;
-        public ServiceSpec Spec { get; } = spec;
+        public ServiceSpec Spec { get; set; } = spec;
+        /// <summary>No longer wanted (scale-down, service deleted): removed once stopped.</summary>
+        public bool Retiring { get; set; }
         public int Index { get; } = index;
         public Lifecycle Life { get; set; } = new();
         public IProcessHandle? Handle { get; set; }

@@ -26,6 +26,8 @@ public sealed class HealerOptions
     /// takes its services over within this time.
     /// </summary>
     public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(3);
+    /// <summary>Longest wait for an instance's in-flight requests to finish (the load balancer's drain) before it is stopped.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
     /// <summary>Names the fleet (the same for every agent on one store) in each instance's environment, so a takeover finds only its own processes.</summary>
     public string FleetId { get; set; } = "default";
 }

@@ -68,6 +68,10 @@ public abstract partial class EfStateStore : IStateStore
     }, cancellationToken);
 
     /// <inheritdoc />
+    public Task<bool> DeleteServiceAsync(string name, CancellationToken cancellationToken = default) =>
+        RunAsync(async db => await db.Services.Where(r => r.Name == name).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false) > 0, cancellationToken);
+
+    /// <inheritdoc />
     public Task UpsertInstanceAsync(InstanceRecord instance, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(instance);

@@ -14,6 +14,8 @@ public interface IStateStore : IAsyncDisposable
 
     Task SaveServiceAsync(ServiceSpec spec, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<ServiceSpec>> ListServicesAsync(CancellationToken cancellationToken = default);
+    /// <summary>Forgets a service's spec; false when none was stored.</summary>
+    Task<bool> DeleteServiceAsync(string name, CancellationToken cancellationToken = default);
 
     Task UpsertInstanceAsync(InstanceRecord instance, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<InstanceRecord>> ListInstancesAsync(CancellationToken cancellationToken = default);

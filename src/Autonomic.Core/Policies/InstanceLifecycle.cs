@@ -47,6 +47,8 @@ public abstract record Observation
     public sealed record Degraded(string Cause, string Detail) : Observation;
     /// <summary>Stop on purpose (shutdown, scale-in).</summary>
     public sealed record StopRequested(string Reason) : Observation;
+    /// <summary>An operator or a spec change asks for a new process (a planned replacement: no incident).</summary>
+    public sealed record ReplaceRequested(string Reason) : Observation;
     /// <summary>A human resets a FATAL instance.</summary>
     public sealed record ResetRequested : Observation;
 }
@@ -158,6 +160,10 @@ public static class InstanceLifecycle
             (InstanceState.Starting or InstanceState.Running or InstanceState.Ready or InstanceState.Unready, Observation.StopRequested r) =>
                 new(s with { State = InstanceState.Stopping, RestartWhenStopped = false, Reason = r.Reason },
                     [new Directive.Stop(r.Reason) { Rule = "lifecycle.stop_requested" }]),
+
+            (InstanceState.Starting or InstanceState.Running or InstanceState.Ready or InstanceState.Unready, Observation.ReplaceRequested r) =>
+                new(s with { State = InstanceState.Stopping, RestartWhenStopped = true, ReadySince = null, Reason = r.Reason },
+                    [new Directive.Stop(r.Reason) { Rule = "lifecycle.replace_requested" }]),
 
             // Already going down (liveness kill, replacement): the process is on its way out; only the restart is cancelled.
             (InstanceState.Stopping, Observation.StopRequested r) =>

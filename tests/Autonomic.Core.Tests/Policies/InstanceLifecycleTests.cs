@@ -23,7 +23,8 @@ public sealed class InstanceLifecycleTests
         new Observation.Readiness(false),
         new Observation.Failed("liveness", "3 failed probes", T0),
         new Observation.Degraded("leak", "growing"),
-        new Observation.StopRequested("shutdown"));
+        new Observation.StopRequested("shutdown"),
+        new Observation.ReplaceRequested("restart by operator"));
 
     // ---- Fatal ----
 
@@ -72,6 +73,37 @@ public sealed class InstanceLifecycleTests
 
         Assert.Equal(InstanceState.Stopped, t.Next.State);
         Assert.Equal("scale-in", t.Next.Reason);
+        Assert.Empty(t.Directives);
+    }
+
+    // ---- Planned replacement (operator restart, spec change) ----
+
+    [Theory]
+    [MemberData(nameof(AliveStates))]
+    public void Alive_ReplaceRequested_StopsGracefully_AndRestarts_WithoutIncident(InstanceState state)
+    {
+        var t = Step(In(state) with { ReadySince = T0 }, new Observation.ReplaceRequested("spec changed"));
+
+        Assert.Equal(InstanceState.Stopping, t.Next.State);
+        Assert.True(t.Next.RestartWhenStopped);
+        Assert.Null(t.Next.ReadySince);
+        var stop = Single<Directive.Stop>(t);
+        Assert.Equal("lifecycle.replace_requested", stop.Rule);
+        Assert.DoesNotContain(t.Directives, d => d is Directive.OpenIncident);
+    }
+
+    [Theory]
+    [InlineData(InstanceState.Pending)]
+    [InlineData(InstanceState.Backoff)]
+    [InlineData(InstanceState.Stopping)]
+    [InlineData(InstanceState.Stopped)]
+    public void NotAlive_ReplaceRequested_ChangesNothing(InstanceState state)
+    {
+        var before = In(state);
+
+        var t = Step(before, new Observation.ReplaceRequested("spec changed"));
+
+        Assert.Same(before, t.Next);
         Assert.Empty(t.Directives);
     }
 

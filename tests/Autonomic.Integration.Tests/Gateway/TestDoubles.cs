@@ -13,6 +13,7 @@ internal sealed class FailingStateStore : IStateStore
     public Task MigrateAsync(CancellationToken cancellationToken = default) => throw Broken();
     public Task SaveServiceAsync(ServiceSpec spec, CancellationToken cancellationToken = default) => throw Broken();
     public Task<IReadOnlyList<ServiceSpec>> ListServicesAsync(CancellationToken cancellationToken = default) => throw Broken();
+    public Task<bool> DeleteServiceAsync(string name, CancellationToken cancellationToken = default) => throw Broken();
     public Task UpsertInstanceAsync(InstanceRecord instance, CancellationToken cancellationToken = default) => throw Broken();
     public Task<IReadOnlyList<InstanceRecord>> ListInstancesAsync(CancellationToken cancellationToken = default) => throw Broken();
     public Task DeleteInstanceAsync(string id, CancellationToken cancellationToken = default) => throw Broken();
