@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Autonomic.Agents.Telemetry;
 using Autonomic.Core.Abstractions;
 using Autonomic.Core.Model;
 using Microsoft.AspNetCore.Builder;
@@ -28,8 +29,8 @@ public static partial class GatewayEndpoints
     public static IEndpointRouteBuilder MapAutonomicApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/healthz", () => Results.Text("ok", "text/plain"));
-        endpoints.MapGet("/metrics", (IStateStore store, ILoggerFactory logs, CancellationToken ct) =>
-            Guarded(logs, async () => Results.Text(await MetricsEndpoint.RenderAsync(store, ct), MetricsEndpoint.ContentType)));
+        endpoints.MapGet("/metrics", (IStateStore store, IServiceProvider services, ILoggerFactory logs, CancellationToken ct) =>
+            Guarded(logs, async () => Results.Text(await MetricsEndpoint.RenderAsync(store, services.GetService<FleetMetrics>(), ct), MetricsEndpoint.ContentType)));
 
         var api = endpoints.MapGroup("/api/v1");
         api.MapGet("/status", GetStatusAsync);

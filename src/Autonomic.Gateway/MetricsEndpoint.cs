@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Autonomic.Agents.Telemetry;
 using Autonomic.Core.Abstractions;
 using Autonomic.Core.Model;
 
@@ -16,6 +17,22 @@ public static class MetricsEndpoint
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
     private const int IncidentWindow = 1000;
+
+    /// <summary>Renders the fleet's metrics from the store, followed by this process's own (<paramref name="process"/>).</summary>
+    public static async Task<string> RenderAsync(IStateStore store, FleetMetrics? process, CancellationToken ct)
+    {
+        var fleet = await RenderAsync(store, ct).ConfigureAwait(false);
+        return process is null ? fleet : fleet + await RenderAsync(process, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The metrics of one process's registry in the text format.</summary>
+    public static async Task<string> RenderAsync(FleetMetrics process, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(process);
+        using var buffer = new MemoryStream();
+        await process.ExportAsync(buffer, ct).ConfigureAwait(false);
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
 
     /// <summary>Renders the metrics text.</summary>
     public static async Task<string> RenderAsync(IStateStore store, CancellationToken ct)

@@ -19,7 +19,7 @@ namespace Autonomic.Backends.Bus;
 /// <see cref="SubscriptionOptions.MaxAttempts"/> deliveries, then the event goes to <see cref="DeadLetters"/>.
 /// Nothing survives the process.
 /// </summary>
-public sealed partial class InMemoryBus : IEventBus
+public sealed partial class InMemoryBus : IEventBus, IBusStatistics
 {
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -252,6 +252,24 @@ public sealed partial class InMemoryBus : IEventBus
             }
 
             return targets;
+        }
+    }
+
+    /// <inheritdoc />
+    public int BufferedPublishes => 0;
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, long> GroupBacklog()
+    {
+        lock (_gate)
+        {
+            var backlog = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var group in _groups.Values)
+            {
+                backlog[group.Name] = backlog.GetValueOrDefault(group.Name) + group.Queue.Reader.Count;
+            }
+
+            return backlog;
         }
     }
 

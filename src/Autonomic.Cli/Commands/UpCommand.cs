@@ -72,9 +72,21 @@ public static class UpCommand
         name.AcceptOnlyFromAmong([.. AgentRoles.All]);
         var file = FileOption();
         var logging = LogOptions.Create();
+        var metrics = new Option<string?>("--metrics")
+        {
+            Description = "Serve this agent's Prometheus /metrics on this URL, e.g. http://127.0.0.1:9464 (env AUTONOMIC_METRICS; the api agent serves them on its own port)",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("AUTONOMIC_METRICS") is { Length: > 0 } env ? env : null,
+        };
+        metrics.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } value && (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp || uri.Port <= 0))
+            {
+                r.AddError($"--metrics must be an http://HOST:PORT URL, not '{value}'");
+            }
+        });
         var command = new Command("agent", "Run one agent in this process; the agents meet over the bus, the store and the lease backend (use amqp://, postgres:// and redis://)")
         {
-            name, file, logging.Format, logging.Quiet,
+            name, file, logging.Format, logging.Quiet, metrics,
         };
         command.SetAction(async (result, ct) =>
         {
@@ -90,7 +102,7 @@ public static class UpCommand
                 await Console.Error.WriteLineAsync($"warning: the bus is {fleet.Settings.Bus}, which does not cross processes; set control_plane.bus or AUTONOMIC_BUS to an amqp:// URL so the agents can talk").ConfigureAwait(false);
             }
 
-            var plane = await StartOrReportAsync(fleet, logging.Apply(result, new ControlPlaneOptions { Roles = new HashSet<string>([role], StringComparer.Ordinal) }), ct).ConfigureAwait(false);
+            var plane = await StartOrReportAsync(fleet, logging.Apply(result, new ControlPlaneOptions { Roles = new HashSet<string>([role], StringComparer.Ordinal), MetricsUrl = result.GetValue(metrics) }), ct).ConfigureAwait(false);
             if (plane is null)
             {
                 return 1;
@@ -166,14 +178,14 @@ public static class UpCommand
     {
         public static LogOptions Create()
         {
-            var format = new Option<string>("--log-format") { Description = "text or json (one JSON object a line, for ELK)", DefaultValueFactory = _ => "text" };
-            format.AcceptOnlyFromAmong("text", "json");
+            var format = new Option<string>("--log-format") { Description = "console (text) or json (Elastic Common Schema, one object a line, for ELK)", DefaultValueFactory = _ => "console" };
+            format.AcceptOnlyFromAmong("console", "text", "json");
             return new LogOptions(format, new Option<bool>("--quiet", "-q") { Description = "Log warnings and errors only" });
         }
 
         public ControlPlaneOptions Apply(ParseResult result, ControlPlaneOptions options) => options with
         {
-            LogFormat = result.GetValue(Format) ?? "text",
+            LogFormat = result.GetValue(Format) is "json" ? "json" : "text",
             MinimumLevel = result.GetValue(Quiet) ? LogLevel.Warning : LogLevel.Information,
         };
     }

@@ -3,6 +3,7 @@ using Autonomic.Agents.Chaos;
 using Autonomic.Agents.Fleet;
 using Autonomic.Agents.Healing;
 using Autonomic.Agents.Monitoring;
+using Autonomic.Agents.Telemetry;
 using Autonomic.Backends;
 using Autonomic.Backends.Leases;
 using Autonomic.Backends.Runtime;
@@ -10,8 +11,10 @@ using Autonomic.Core.Abstractions;
 using Autonomic.Core.Model;
 using Autonomic.Core.Specs;
 using Autonomic.Gateway;
+using Serilog;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -32,6 +35,8 @@ public sealed record ControlPlaneOptions
     public IReadOnlySet<string> Roles { get; init; } = AgentRoles.All;
     /// <summary>How long a healer's lease on a service lasts without renewal.</summary>
     public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(3);
+    /// <summary>Where a process without the API serves its own <c>/metrics</c> (e.g. <c>http://127.0.0.1:9464</c>); none when null.</summary>
+    public string? MetricsUrl { get; init; }
 }
 
 /// <summary>The agents a control-plane process can run: all of them (<c>autonomic up</c>) or one each (<c>autonomic agent NAME</c>).</summary>
@@ -94,10 +99,10 @@ public sealed class ControlPlane : IAsyncDisposable
         var serveApi = roles.Contains(AgentRoles.Api);
         WebApplicationBuilder? web = null;
         IHostApplicationBuilder builder;
-        if (serveApi)
+        if (serveApi || options.MetricsUrl is not null)
         {
             web = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
-            web.WebHost.UseUrls(settings.Api);
+            web.WebHost.UseUrls(serveApi ? settings.Api : options.MetricsUrl!);
             builder = web;
         }
         else
@@ -108,7 +113,12 @@ public sealed class ControlPlane : IAsyncDisposable
         builder.Logging.ClearProviders();
         if (options.LogFormat == "json")
         {
-            builder.Logging.AddJsonConsole(o => o.UseUtcTimestamp = true);
+            // ECS JSON through Serilog: one object a line that Filebeat / Logstash ingest as they are.
+            var serilog = new Serilog.LoggerConfiguration()
+                .MinimumLevel.Is(options.MinimumLevel >= LogLevel.Warning ? Serilog.Events.LogEventLevel.Warning : Serilog.Events.LogEventLevel.Information)
+                .WriteTo.Console(new EcsJsonFormatter("autonomic"), standardErrorFromLevel: null)
+                .CreateLogger();
+            builder.Logging.AddProvider(new Serilog.Extensions.Logging.SerilogLoggerProvider(serilog, dispose: true));
         }
         else
         {
@@ -156,6 +166,8 @@ public sealed class ControlPlane : IAsyncDisposable
                 : TimeSpan.Zero,
         });
         services.AddSingleton(options.Monitor);
+        services.AddSingleton<FleetMetrics>();
+        services.AddHostedService(sp => sp.GetRequiredService<FleetMetrics>());
         if (roles.Contains(AgentRoles.EventLog))
         {
             services.AddHostedService<EventLogRecorder>();
@@ -184,7 +196,15 @@ public sealed class ControlPlane : IAsyncDisposable
         }
 
         IHost host;
-        if (web is not null)
+        if (web is not null && !serveApi)
+        {
+            // An agent process on its own: only its metrics and a health check.
+            var app = web.Build();
+            app.MapGet("/healthz", () => Results.Text("ok", "text/plain"));
+            app.MapGet("/metrics", async (FleetMetrics metrics, CancellationToken ct) => Results.Text(await MetricsEndpoint.RenderAsync(metrics, ct), MetricsEndpoint.ContentType));
+            host = app;
+        }
+        else if (web is not null)
         {
             services.AddSingleton<IFaultInjector>(sp => new FaultInjector(
                 sp.GetRequiredService<InstanceRegistry>(), sp.GetRequiredService<IProcessRuntime>(), sp.GetRequiredService<IStateStore>(), time,

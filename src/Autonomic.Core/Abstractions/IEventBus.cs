@@ -40,3 +40,13 @@ public interface IEventBus : IAsyncDisposable
 
 /// <summary>An event a group gave up on, with the last error.</summary>
 public sealed record DeadLetter(string Group, CloudEvent Event, int Attempts, string Error, DateTimeOffset At);
+
+/// <summary>What a bus can tell about its own backlog, for metrics.</summary>
+public interface IBusStatistics
+{
+    /// <summary>Events accepted by a publisher but not yet handed to the broker (0 for a bus without a broker).</summary>
+    int BufferedPublishes { get; }
+
+    /// <summary>Events waiting per consumer group (the consumer lag), as far as this process can see.</summary>
+    IReadOnlyDictionary<string, long> GroupBacklog();
+}

@@ -26,7 +26,7 @@ namespace Autonomic.Backends.Bus.RabbitMq;
 /// connection, unacknowledged events are delivered again (handlers deduplicate on the event id). The connection
 /// recovers by itself, with its queues, bindings and consumers. Passwords never appear in logs or errors.
 /// </summary>
-public sealed partial class RabbitMqBus : IEventBus, IDeadLetterQueue
+public sealed partial class RabbitMqBus : IEventBus, IDeadLetterQueue, IBusStatistics
 {
     private const string AttemptsHeader = "x-autonomic-attempts";
     private const string GroupHeader = "x-autonomic-group";
@@ -90,6 +90,10 @@ public sealed partial class RabbitMqBus : IEventBus, IDeadLetterQueue
             }
         }
     }
+
+    /// <inheritdoc />
+    /// <remarks>The broker holds the backlog; per-group depths are read from its queues by an operator tool, not per scrape.</remarks>
+    public IReadOnlyDictionary<string, long> GroupBacklog() => new Dictionary<string, long>();
 
     /// <summary>Whether the bus has a working connection right now.</summary>
     public bool IsConnected => _online;
