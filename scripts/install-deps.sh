@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the process supervisors Autonomic is compared with and tested against, from Debian's packages.
+# Installs, from Debian's packages, the process supervisors Autonomic is compared with and tested against, and
+# Prometheus with Alertmanager for the observability tests.
 # Idempotent: installs only what is missing, and says nothing when everything is present.
 set -euo pipefail
 
@@ -9,6 +10,8 @@ declare -A need=(
   [runsv]=runit
   [s6-svscan]=s6
   [monit]=monit
+  [promtool]=prometheus
+  [prometheus-alertmanager]=prometheus-alertmanager
 )
 
 missing=()

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Autonomic.Agents.Telemetry;
 using Autonomic.Core.Abstractions;
+using Autonomic.Gateway.Alerts;
 using Autonomic.Core.Model;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -42,6 +43,7 @@ public static partial class GatewayEndpoints
         api.MapGet("/events", ListEventsAsync);
         api.MapGet("/logs/{target}", GetLogsAsync);
         api.MapPost("/chaos", PostChaosAsync);
+        api.MapAlertmanagerApi();
         return endpoints;
     }
 

@@ -50,13 +50,26 @@ public static class MetricsEndpoint
         Header(text, "autonomic_instance_ready", "gauge", "1 when the instance is ready (gets traffic), else 0.");
         foreach (var i in instances)
         {
-            Sample(text, "autonomic_instance_ready", [("service", i.Service), ("instance", i.Id)], i.State == InstanceState.Ready ? 1 : 0);
+            Sample(text, "autonomic_instance_ready", [("service", i.Service), ("instance_id", i.Id)], i.State == InstanceState.Ready ? 1 : 0);
         }
 
         Header(text, "autonomic_instance_restarts_total", "counter", "Restarts of the instance since it was created.");
         foreach (var i in instances)
         {
-            Sample(text, "autonomic_instance_restarts_total", [("service", i.Service), ("instance", i.Id)], i.Restarts);
+            Sample(text, "autonomic_instance_restarts_total", [("service", i.Service), ("instance_id", i.Id)], i.Restarts);
+        }
+
+        var specs = await store.ListServicesAsync(ct).ConfigureAwait(false);
+        Header(text, "autonomic_service_replicas_desired", "gauge", "Replicas the service should have (desired state).");
+        foreach (var spec in specs.OrderBy(s => s.Name, StringComparer.Ordinal))
+        {
+            Sample(text, "autonomic_service_replicas_desired", [("service", spec.Name)], spec.Replicas);
+        }
+
+        Header(text, "autonomic_service_replicas_ready", "gauge", "Replicas of the service that are ready (get traffic).");
+        foreach (var spec in specs.OrderBy(s => s.Name, StringComparer.Ordinal))
+        {
+            Sample(text, "autonomic_service_replicas_ready", [("service", spec.Name)], instances.Count(i => i.Service == spec.Name && i.State == InstanceState.Ready));
         }
 
         Header(text, "autonomic_incidents_open", "gauge", "Incidents not yet mitigated or resolved (open or escalated to a human).");

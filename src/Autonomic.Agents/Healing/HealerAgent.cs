@@ -50,7 +50,7 @@ public sealed partial class HealerAgent(
     {
         // Every healer process hears every verdict (its own group); only the lease holder of a service acts on it.
         var group = $"healer-{options.Owner}";
-        IAsyncDisposable probes, anomalies, desired;
+        IAsyncDisposable probes, anomalies, desired, alerts;
         try
         {
             await PrepareAsync(stoppingToken).ConfigureAwait(false);
@@ -58,6 +58,7 @@ public sealed partial class HealerAgent(
             anomalies = bus.Subscribe(EventTypes.AnomalyDetected, group + "-anomalies", OnAnomalyAsync, new SubscriptionOptions { Transient = true });
             // Every healer keeps the desired state; only a service's lease holder starts and stops its processes.
             desired = bus.Subscribe("service.*", group + "-desired", OnServiceCommandAsync, new SubscriptionOptions { Transient = true });
+            alerts = bus.Subscribe(EventTypes.AlertFiring, group + "-alerts", OnAlertAsync, new SubscriptionOptions { Transient = true });
             await RefreshLeasesAsync(stoppingToken).ConfigureAwait(false);
         }
         catch (Exception ex)
@@ -89,6 +90,7 @@ public sealed partial class HealerAgent(
         }
         finally
         {
+            await alerts.DisposeAsync().ConfigureAwait(false);
             await desired.DisposeAsync().ConfigureAwait(false);
             await anomalies.DisposeAsync().ConfigureAwait(false);
             await probes.DisposeAsync().ConfigureAwait(false);

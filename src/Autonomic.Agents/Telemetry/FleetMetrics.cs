@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Autonomic.Agents.Fleet;
 using Autonomic.Core.Abstractions;
 using Autonomic.Core.Model;
 using Microsoft.Extensions.Hosting;
@@ -36,11 +37,15 @@ public sealed partial class FleetMetrics : BackgroundService
     private readonly Gauge _lbInFlight;
     private readonly Gauge _busBuffered;
     private readonly Gauge _busBacklog;
+    private readonly Gauge _memory;
+    private readonly Gauge _cpu;
+    private readonly InstanceRegistry? _instances;
     private readonly HashSet<string> _mitigated = new(StringComparer.Ordinal);
     private readonly Queue<string> _mitigatedOrder = new();
 
-    public FleetMetrics(IEventBus bus, IStateStore store, ILogger<FleetMetrics> logger)
+    public FleetMetrics(IEventBus bus, IStateStore store, ILogger<FleetMetrics> logger, InstanceRegistry? instances = null)
     {
+        _instances = instances;
         _bus = bus;
         _store = store;
         _logger = logger;
@@ -66,11 +71,25 @@ public sealed partial class FleetMetrics : BackgroundService
         _lbInFlight = Factory.CreateGauge("autonomic_lb_in_flight_requests", "Requests in flight through the load balancer (last sample).", ["service"]);
         _busBuffered = Factory.CreateGauge("autonomic_bus_publish_buffered", "Events accepted by this process and not yet handed to the broker.");
         _busBacklog = Factory.CreateGauge("autonomic_bus_consumer_backlog", "Events waiting for a consumer group in this process (consumer lag).", ["group"]);
+        _memory = Factory.CreateGauge("autonomic_instance_memory_bytes", "Resident memory of the instance's process (last sample).", ["service", "instance_id"]);
+        _cpu = Factory.CreateGauge("autonomic_instance_cpu_cores", "CPU cores the instance's process used over the last sample interval.", ["service", "instance_id"]);
+        TaskQueueDepth = Factory.CreateGauge("autonomic_task_queue_depth", "Tasks queued and not yet running (set by the task agent).");
+        TaskOldestAge = Factory.CreateGauge("autonomic_task_oldest_age_seconds", "Age of the oldest queued task (set by the task agent).");
+        SecurityBlocksActive = Factory.CreateGauge("autonomic_security_blocks_active", "Sources blocked right now (set by the security agent).");
         Registry.AddBeforeCollectCallback(ReadBus);
     }
 
     /// <summary>The registry this process's /metrics exports.</summary>
     public CollectorRegistry Registry { get; }
+
+    /// <summary>Tasks waiting in the work queue; the task agent keeps it current.</summary>
+    public Gauge TaskQueueDepth { get; }
+
+    /// <summary>Seconds the oldest queued task has waited; the task agent keeps it current.</summary>
+    public Gauge TaskOldestAge { get; }
+
+    /// <summary>Blocks in force; the security agent keeps it current.</summary>
+    public Gauge SecurityBlocksActive { get; }
 
     /// <summary>Makes metrics on <see cref="Registry"/>.</summary>
     public IMetricFactory Factory { get; }
@@ -153,6 +172,21 @@ public sealed partial class FleetMetrics : BackgroundService
                 if (incident.TimeToMitigate is { } ttm && Remember(incident.Id))
                 {
                     _timeToMitigate.WithLabels(incident.Service, incident.Cause).Observe(ttm.TotalSeconds);
+                }
+
+                break;
+            case EventTypes.MetricSample when Text(data, "instanceId") is { } instance:
+                var owner = _instances?.Get(instance)?.Record.Service ?? "";
+                _memory.WithLabels(owner, instance).Set(Number(data, "rssBytes") ?? 0);
+                _cpu.WithLabels(owner, instance).Set(Number(data, "cpuCores") ?? 0);
+                break;
+            case EventTypes.InstanceStateChanged when Text(data, "to") == "removed" && Text(data, "instanceId") is { } removed:
+                foreach (var gauge in new[] { _memory, _cpu })
+                {
+                    foreach (var labels in gauge.GetAllLabelValues().Where(l => l[1] == removed).ToList())
+                    {
+                        gauge.RemoveLabelled(labels);
+                    }
                 }
 
                 break;

@@ -38,7 +38,7 @@ public sealed class EcsJsonFormatter(string serviceName) : ITextFormatter
             json.WriteStartObject();
             json.WriteString("@timestamp", logEvent.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
             json.WriteString("log.level", Level(logEvent.Level));
-            json.WriteString("message", logEvent.RenderMessage(CultureInfo.InvariantCulture));
+            json.WriteString("message", Message(logEvent));
             json.WriteString("service.name", serviceName);
             json.WriteString("ecs.version", EcsVersion);
             if (logEvent.Properties.TryGetValue("EventId", out var eventId) && eventId is StructureValue s && s.Properties.FirstOrDefault(p => p.Name == "Name")?.Value is ScalarValue { Value: string name })
@@ -101,6 +101,25 @@ public sealed class EcsJsonFormatter(string serviceName) : ITextFormatter
 
         output.Write(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
         output.Write('\n');
+    }
+
+    // The message as people read it: text values without the quotes Serilog's own rendering puts around them.
+    private static string Message(LogEvent logEvent)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var token in logEvent.MessageTemplate.Tokens)
+        {
+            if (token is Serilog.Parsing.PropertyToken property && logEvent.Properties.TryGetValue(property.PropertyName, out var value))
+            {
+                text.Append(Text(value));
+            }
+            else
+            {
+                text.Append(token.ToString());
+            }
+        }
+
+        return text.ToString();
     }
 
     private static string Level(LogEventLevel level) => level switch

@@ -46,9 +46,9 @@ public sealed class GatewayApiTests(GatewayFixture fx) : IClassFixture<GatewayFi
 
         // The seeded fleet: web-0 ready, web-1 in backoff after 3 restarts, worker-0 ready; one escalated incident.
         Assert.Contains("autonomic_instances{service=\"web\",state=\"backoff\"} 1", lines);
-        Assert.Contains("autonomic_instance_ready{service=\"web\",instance=\"web-0\"} 1", lines);
-        Assert.Contains("autonomic_instance_ready{service=\"web\",instance=\"web-1\"} 0", lines);
-        Assert.Contains("autonomic_instance_restarts_total{service=\"web\",instance=\"web-1\"} 3", lines);
+        Assert.Contains("autonomic_instance_ready{service=\"web\",instance_id=\"web-0\"} 1", lines);
+        Assert.Contains("autonomic_instance_ready{service=\"web\",instance_id=\"web-1\"} 0", lines);
+        Assert.Contains("autonomic_instance_restarts_total{service=\"web\",instance_id=\"web-1\"} 3", lines);
         Assert.Contains("autonomic_incidents_open{service=\"web\"} 1", lines);
         Assert.Contains("autonomic_incidents_total{service=\"worker\",cause=\"hang\"} 1", lines);
         Assert.Contains("autonomic_last_incident_time_to_detect_seconds{service=\"worker\",cause=\"hang\"} 1.5", lines);
