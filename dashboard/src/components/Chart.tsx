@@ -1,0 +1,61 @@
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+export interface ChartSeries {
+  label: string;
+  values: (number | null)[];
+  color: string;
+}
+
+/** A small time-series line chart (uPlot). x is Unix seconds. Resizes with its container. */
+export function Chart({ title, unit, t, series, height = 180 }: {
+  title: string;
+  unit: string;
+  t: number[];
+  series: ChartSeries[];
+  height?: number;
+}) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const shape = series.map((s) => s.label).join('|');
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const opts: uPlot.Options = {
+      width: Math.max(200, el.clientWidth),
+      height,
+      legend: { show: true },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true } },
+      axes: [
+        { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.15)' }, ticks: { stroke: 'rgba(128,128,128,0.3)' } },
+        { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.15)' }, ticks: { stroke: 'rgba(128,128,128,0.3)' }, size: 56 },
+      ],
+      series: [{}, ...series.map((s) => ({ label: `${s.label} (${unit})`, stroke: s.color, width: 2, points: { show: false } }))],
+    };
+    plot.current = new uPlot(opts, [t, ...series.map((s) => s.values)] as uPlot.AlignedData, el);
+    const resize = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(200, el.clientWidth), height }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.current?.destroy();
+      plot.current = null;
+    };
+    // Recreated only when the set of series changes; data updates go through setData below.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [shape, unit, height]);
+
+  useEffect(() => {
+    plot.current?.setData([t, ...series.map((s) => s.values)] as uPlot.AlignedData);
+  }, [t, series]);
+
+  return (
+    <figure className="chart">
+      <figcaption>{title}</figcaption>
+      {t.length === 0 && <p className="note chart-empty">Waiting for samples…</p>}
+      <div ref={box} role="img" aria-label={`${title} over time`} />
+    </figure>
+  );
+}
