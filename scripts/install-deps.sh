@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the process supervisors Autonomic is compared with and tested against, from Debian's packages.
+# Installs the process supervisors Autonomic is compared with and tested against, and Chromium for the dashboard's
+# browser tests, from Debian's packages.
 # Idempotent: installs only what is missing, and says nothing when everything is present.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ declare -A need=(
   [runsv]=runit
   [s6-svscan]=s6
   [monit]=monit
+  [chromium]=chromium
 )
 
 missing=()

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Autonomic.Core.Abstractions;
 using Autonomic.Core.Model;
+using Autonomic.Gateway.Dashboard;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -41,6 +42,7 @@ public static partial class GatewayEndpoints
         api.MapGet("/events", ListEventsAsync);
         api.MapGet("/logs/{target}", GetLogsAsync);
         api.MapPost("/chaos", PostChaosAsync);
+        api.MapInfoApi();
         return endpoints;
     }
 

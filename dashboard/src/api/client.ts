@@ -99,8 +99,9 @@ export async function readResponse(response: Response, path: string, onUnauthori
     onUnauthorized?.();
     throw new UnauthorizedError(detail);
   }
-  // A 404 without a problem body is the router's "no such endpoint"; with one it is "no such item".
-  if ((response.status === 404 && detail === undefined) || response.status === 405) {
+  // A 404 from the router ("Not Found", no detail, or the gateway's "no such endpoint") means this server lacks the
+  // endpoint; a 404 with its own problem detail is "no such item" (e.g. an unknown incident id).
+  if ((response.status === 404 && (detail === undefined || /^(not found|no such endpoint)$/i.test(title))) || response.status === 405) {
     throw new NotAvailableError(path);
   }
   throw new ApiError(response.status, title, detail);

@@ -51,7 +51,7 @@ export function IncidentDetail({ incident }: { incident: Incident }) {
     <article className="incident-detail" aria-labelledby="incident-title">
       <header>
         <h2 id="incident-title">
-          {incident.cause.replace(/_/g, ' ')} in {incident.instanceId ?? incident.service} <Badge value={incident.status} />
+          <span className="cause">{incident.cause.replace(/_/g, ' ')}</span> in <code>{incident.instanceId ?? incident.service}</code> <Badge value={incident.status} />
         </h2>
         {incident.summary && <p>{incident.summary}</p>}
       </header>

@@ -10,6 +10,7 @@ using Autonomic.Core.Abstractions;
 using Autonomic.Core.Model;
 using Autonomic.Core.Specs;
 using Autonomic.Gateway;
+using Autonomic.Gateway.Dashboard;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,6 +33,8 @@ public sealed record ControlPlaneOptions
     public IReadOnlySet<string> Roles { get; init; } = AgentRoles.All;
     /// <summary>How long a healer's lease on a service lasts without renewal.</summary>
     public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(3);
+    /// <summary>Runs the demo fleet: the dashboard shows its chaos panel.</summary>
+    public bool Demo { get; init; }
 }
 
 /// <summary>The agents a control-plane process can run: all of them (<c>autonomic up</c>) or one each (<c>autonomic agent NAME</c>).</summary>
@@ -190,6 +193,7 @@ public sealed class ControlPlane : IAsyncDisposable
                 sp.GetRequiredService<InstanceRegistry>(), sp.GetRequiredService<IProcessRuntime>(), sp.GetRequiredService<IStateStore>(), time,
                 new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) }));
             services.AddAutonomicGateway(new GatewayOptions { LogDirectory = settings.LogDirectory });
+            services.AddAutonomicDashboard(new DashboardOptions { Demo = options.Demo });
             var app = web.Build();
             app.UseAutonomicGateway();
             host = app;
