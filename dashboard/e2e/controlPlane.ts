@@ -84,12 +84,13 @@ export async function startControlPlane(): Promise<RunningControlPlane> {
   };
 
   // Ready when every demo instance is ready (the same condition the CLI's tour waits for).
-  const deadline = Date.now() + 90_000;
+  // Generous: on a loaded two-core machine the first start (JIT, SQLite migration) can take a minute.
+  const deadline = Date.now() + 180_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the control plane exited with ${child.exitCode}:\n${output}`);
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`the demo fleet was not ready within 90 s:\n${output}`);
+      throw new Error(`the demo fleet was not ready within 180 s:\n${output}`);
     }
     try {
       const headers: Record<string, string> = key ? { Authorization: `Bearer ${key}` } : {};

@@ -92,6 +92,10 @@ describe('dashboard in Chromium', () => {
     await page.goto(plane.api + '/services/web');
     await page.getByRole('heading', { name: 'Service web' }).waitFor({ timeout: 15_000 });
     await expect.poll(() => page.locator('tr.instance-row').count(), { timeout: 10_000 }).toBe(2);
+    // The replicas chart fills from the status answers; the healer's restart of web-0 is among the actions.
+    await expect.poll(() => page.locator('.chart .u-over').count(), { timeout: 10_000 }).toBe(5);
+    await expect.poll(() => page.getByRole('cell', { name: 'restart', exact: true }).count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await page.screenshot({ path: join(results, 'dashboard-service.png'), fullPage: true });
     await page.getByRole('link', { name: 'Fleet' }).click();
     await page.getByRole('heading', { name: 'Fleet', level: 1 }).waitFor();
     await expect.poll(() => page.locator('tr.instance-row[data-state="ready"]').count(), { timeout: 15_000 }).toBe(3);

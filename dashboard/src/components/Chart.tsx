@@ -9,12 +9,14 @@ export interface ChartSeries {
 }
 
 /** A small time-series line chart (uPlot). x is Unix seconds. Resizes with its container. */
-export function Chart({ title, unit, t, series, height = 180 }: {
+export function Chart({ title, unit, t, series, height = 180, empty = 'Waiting for samples…' }: {
   title: string;
   unit: string;
   t: number[];
   series: ChartSeries[];
   height?: number;
+  /** What to say while there is no data. */
+  empty?: string;
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -26,9 +28,10 @@ export function Chart({ title, unit, t, series, height = 180 }: {
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
-      legend: { show: true },
+      legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true } },
+      // At least a minute wide, so a few early samples do not stretch across the whole chart.
+      scales: { x: { time: true, range: (_u, min, max) => (max - min < 60 ? [max - 60, max] : [min, max]) } },
       axes: [
         { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.15)' }, ticks: { stroke: 'rgba(128,128,128,0.3)' } },
         { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.15)' }, ticks: { stroke: 'rgba(128,128,128,0.3)' }, size: 56 },
@@ -54,7 +57,7 @@ export function Chart({ title, unit, t, series, height = 180 }: {
   return (
     <figure className="chart">
       <figcaption>{title}</figcaption>
-      {t.length === 0 && <p className="note chart-empty">Waiting for samples…</p>}
+      {t.length === 0 && <p className="note chart-empty">{empty}</p>}
       <div ref={box} role="img" aria-label={`${title} over time`} />
     </figure>
   );

@@ -43,6 +43,8 @@ export function ServicePage({ name }: { name: string }) {
   }, [status, service]);
 
   const traffic = live.trafficSeries(name);
+  // CPU and memory samples are too many for the event log: only the live stream carries them.
+  const noStream = live.state === 'polling' ? 'CPU and memory samples arrive over the live event stream, which is not connected' : undefined;
   const resources = live.resourceSeries(name);
   const replicaSeries = useMemo(() => {
     const h = history.current;
@@ -67,12 +69,12 @@ export function ServicePage({ name }: { name: string }) {
       </ResourceView>
       <section className="panel" aria-labelledby="charts-title">
         <h2 id="charts-title">Over time</h2>
-        <p className="note">Collected live while this dashboard is open.</p>
+        <p className="note">Collected while this page is open: traffic from <code>traffic.sample</code> events, CPU and memory from the monitor's <code>metric.sample</code> events, replicas from the fleet status.</p>
         <div className="charts">
           <Chart title="Request rate" unit="req/s" t={traffic.t} series={[{ label: 'requests', values: traffic.values.rps, color: '#2563eb' }]} />
           <Chart title="Latency" unit="ms" t={traffic.t} series={[{ label: 'p95', values: traffic.values.p95, color: '#dc2626' }, { label: 'p50', values: traffic.values.p50, color: '#f59e0b' }]} />
-          <Chart title="CPU" unit="cores" t={resources.t} series={[{ label: 'cpu', values: resources.values.cpu, color: '#7c3aed' }]} />
-          <Chart title="Memory" unit="MiB" t={resources.t} series={[{ label: 'rss', values: resources.values.memory, color: '#059669' }]} />
+          <Chart title="CPU" unit="cores" t={resources.t} series={[{ label: 'cpu', values: resources.values.cpu, color: '#7c3aed' }]} empty={noStream} />
+          <Chart title="Memory" unit="MiB" t={resources.t} series={[{ label: 'rss', values: resources.values.memory, color: '#059669' }]} empty={noStream} />
           <Chart title="Replicas" unit="count" t={replicaSeries.t} series={[{ label: 'ready', values: replicaSeries.ready, color: '#059669' }, { label: 'desired', values: replicaSeries.desired, color: '#64748b' }]} />
         </div>
       </section>
