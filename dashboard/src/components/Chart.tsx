@@ -30,15 +30,15 @@ export function Chart({ title, unit, t, series, height = 180, empty = 'Waiting f
       height,
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
-      // At least a minute wide, so a few early samples do not stretch across the whole chart.
-      scales: { x: { time: true, range: (_u, min, max) => (max - min < 60 ? [max - 60, max] : [min, max]) } },
+      scales: { x: { time: true } },
       axes: [
         { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.15)' }, ticks: { stroke: 'rgba(128,128,128,0.3)' } },
         { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.15)' }, ticks: { stroke: 'rgba(128,128,128,0.3)' }, size: 56 },
       ],
-      series: [{}, ...series.map((s) => ({ label: `${s.label} (${unit})`, stroke: s.color, width: 2, points: { show: false } }))],
+      series: [{}, ...series.map((s) => ({ label: `${s.label} (${unit})`, stroke: s.color, width: 2 }))],
     };
     plot.current = new uPlot(opts, [t, ...series.map((s) => s.values)] as uPlot.AlignedData, el);
+    showWindow(plot.current, t);
     const resize = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(200, el.clientWidth), height }));
     resize.observe(el);
     return () => {
@@ -51,7 +51,9 @@ export function Chart({ title, unit, t, series, height = 180, empty = 'Waiting f
   }, [shape, unit, height]);
 
   useEffect(() => {
-    plot.current?.setData([t, ...series.map((s) => s.values)] as uPlot.AlignedData);
+    if (!plot.current) return;
+    plot.current.setData([t, ...series.map((s) => s.values)] as uPlot.AlignedData);
+    showWindow(plot.current, t);
   }, [t, series]);
 
   return (
@@ -61,4 +63,11 @@ export function Chart({ title, unit, t, series, height = 180, empty = 'Waiting f
       <div ref={box} role="img" aria-label={`${title} over time`} />
     </figure>
   );
+}
+
+/** At least the last minute, so a few early samples do not stretch across the whole width. */
+function showWindow(plot: uPlot, t: number[]): void {
+  const max = t.length > 0 ? t[t.length - 1] : Date.now() / 1000;
+  const min = t.length > 0 ? Math.min(t[0], max - 60) : max - 60;
+  plot.setScale('x', { min, max });
 }
