@@ -7,13 +7,17 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all build deps services stop-services test format demo bench clean
+.PHONY: all build dashboard deps services stop-services test format demo bench clean
 
 all: build
 
-build:
+build: dashboard
 	dotnet build src/Autonomic.Cli -c $(CONFIG) -o $(OUT) --nologo -v quiet -clp:NoSummary
 	@for t in $(TESTS); do dotnet build $$t -c $(CONFIG) --nologo -v quiet -clp:NoSummary || exit 1; done
+
+# The web dashboard (React, built with npm) into $(OUT)/wwwroot; quick when nothing changed.
+dashboard:
+	@scripts/build-dashboard.sh $(OUT)
 
 deps:
 	@scripts/install-deps.sh
@@ -38,5 +42,5 @@ bench: build
 	bin/autonomic bench recovery
 
 clean:
-	rm -rf artifacts
+	rm -rf artifacts dashboard/dist dashboard/node_modules
 	find src tests -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +

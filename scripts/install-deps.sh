@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs, from Debian's packages, the process supervisors Autonomic is compared with and tested against, and
-# Prometheus with Alertmanager for the observability tests.
+# Installs, from Debian's packages, the process supervisors Autonomic is compared with and tested against,
+# Prometheus with Alertmanager for the observability tests, and Chromium for the dashboard's browser tests.
 # Idempotent: installs only what is missing, and says nothing when everything is present.
 set -euo pipefail
 
@@ -12,6 +12,7 @@ declare -A need=(
   [monit]=monit
   [promtool]=prometheus
   [prometheus-alertmanager]=prometheus-alertmanager
+  [chromium]=chromium
 )
 
 missing=()

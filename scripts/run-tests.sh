@@ -70,9 +70,55 @@ run_dotnet_suite() {
   fi
 }
 
+# junit_attr FILE ATTRIBUTE: one attribute of the root <testsuites .../> element of a JUnit report (0 when absent).
+junit_attr() {
+  local value
+  value="$(tr '\n' ' ' <"$1" | grep -o '<testsuites [^>]*>' | head -n1 | grep -o " $2=\"[0-9]*\"" | grep -o '[0-9]\+')"
+  echo "${value:-0}"
+}
+
+# run_vitest_suite NAME [VITEST ARGS...]: Vitest in dashboard/ with a JUnit report, then counts from the report.
+run_vitest_suite() {
+  local name="$1"
+  shift
+  local xml="$results/$name.xml" log="$results/$name.log"
+  rm -f "$xml"
+  (cd dashboard && npx --no-install vitest run "$@" --reporter=default --reporter=junit --outputFile.junit="../$xml") >"$log" 2>&1
+  local rc=$?
+  if [ ! -s "$xml" ]; then
+    tail -n 40 "$log"
+    suite_broken "$name" "vitest exited $rc without a result file (see $log)"
+    return
+  fi
+  local total failed skipped
+  total="$(junit_attr "$xml" tests)"
+  failed=$(($(junit_attr "$xml" failures) + $(junit_attr "$xml" errors)))
+  skipped="$(grep -c '<skipped' "$xml")"
+  if [ "$failed" -gt 0 ]; then
+    grep -E 'FAIL|AssertionError|Error:|Expected|Received' "$log" | head -n 60
+  fi
+  add_counts "$name" "$((total - failed - skipped))" "$failed" "$skipped"
+  if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    tail -n 40 "$log"
+    suite_broken "$name" "vitest exited $rc although no test failed (see $log)"
+  fi
+}
+
 run_dotnet_suite Core tests/Autonomic.Core.Tests
 run_dotnet_suite Architecture tests/Autonomic.Architecture.Tests
 run_dotnet_suite Integration tests/Autonomic.Integration.Tests
+
+# The dashboard: component tests (happy-dom), then the browser end to end against bin/autonomic up --demo.
+if [ ! -d dashboard/node_modules ]; then
+  suite_broken Dashboard "dashboard/node_modules is missing: run 'make build' (it runs npm ci)"
+else
+  run_vitest_suite Dashboard
+  if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+    suite_broken DashboardE2E "Chromium is missing: run scripts/install-deps.sh (Debian package chromium)"
+  else
+    run_vitest_suite DashboardE2E -c vitest.e2e.config.ts
+  fi
+fi
 
 summary="$total_passed passed, $total_failed failed"
 [ "$total_skipped" -gt 0 ] && summary+=", $total_skipped skipped"

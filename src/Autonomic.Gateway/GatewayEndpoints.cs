@@ -7,6 +7,7 @@ using Autonomic.Agents.Telemetry;
 using Autonomic.Core.Abstractions;
 using Autonomic.Gateway.Alerts;
 using Autonomic.Core.Model;
+using Autonomic.Gateway.Dashboard;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -44,6 +45,7 @@ public static partial class GatewayEndpoints
         api.MapGet("/logs/{target}", GetLogsAsync);
         api.MapPost("/chaos", PostChaosAsync);
         api.MapAlertmanagerApi();
+        api.MapInfoApi();
         return endpoints;
     }
 

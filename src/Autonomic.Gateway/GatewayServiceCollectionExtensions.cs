@@ -1,3 +1,4 @@
+using Autonomic.Gateway.Dashboard;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -35,6 +36,7 @@ public static class GatewayServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(app);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseAutonomicDashboard();
         app.UseAuthorization();
         app.MapAutonomicApi();
         return app;

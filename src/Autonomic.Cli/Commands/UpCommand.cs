@@ -35,7 +35,7 @@ public static class UpCommand
                 return 1;
             }
 
-            var plane = await StartOrReportAsync(fleet, logging.Apply(result, new ControlPlaneOptions { LeaveRunning = result.GetValue(leave) }), ct).ConfigureAwait(false);
+            var plane = await StartOrReportAsync(fleet, logging.Apply(result, new ControlPlaneOptions { LeaveRunning = result.GetValue(leave), Demo = result.GetValue(demo) }), ct).ConfigureAwait(false);
             if (plane is null)
             {
                 return 1;

@@ -12,6 +12,7 @@ using Autonomic.Core.Model;
 using Autonomic.Core.Specs;
 using Autonomic.Gateway;
 using Serilog;
+using Autonomic.Gateway.Dashboard;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -37,6 +38,8 @@ public sealed record ControlPlaneOptions
     public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(3);
     /// <summary>Where a process without the API serves its own <c>/metrics</c> (e.g. <c>http://127.0.0.1:9464</c>); none when null.</summary>
     public string? MetricsUrl { get; init; }
+    /// <summary>Runs the demo fleet: the dashboard shows its chaos panel.</summary>
+    public bool Demo { get; init; }
 }
 
 /// <summary>The agents a control-plane process can run: all of them (<c>autonomic up</c>) or one each (<c>autonomic agent NAME</c>).</summary>
@@ -140,6 +143,8 @@ public sealed class ControlPlane : IAsyncDisposable
         services.AddSingleton(time);
         services.AddSingleton(fleet);
         services.AddSingleton(sp => BackendRegistry.CreateStore(settings.Store, sp.GetRequiredService<ILoggerFactory>()));
+        // Every store keeps documents too (API keys, tasks, functions, security blocks, desired state).
+        services.AddSingleton(sp => (IDocumentStore)sp.GetRequiredService<IStateStore>());
         services.AddSingleton(sp => BackendRegistry.CreateBus(settings.Bus, time, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(sp =>
         {
@@ -210,6 +215,7 @@ public sealed class ControlPlane : IAsyncDisposable
                 sp.GetRequiredService<InstanceRegistry>(), sp.GetRequiredService<IProcessRuntime>(), sp.GetRequiredService<IStateStore>(), time,
                 new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) }));
             services.AddAutonomicGateway(new GatewayOptions { LogDirectory = settings.LogDirectory });
+            services.AddAutonomicDashboard(new DashboardOptions { Demo = options.Demo });
             var app = web.Build();
             app.UseAutonomicGateway();
             host = app;

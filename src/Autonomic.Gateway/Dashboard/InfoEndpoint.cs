@@ -1,0 +1,41 @@
+using System.Reflection;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Autonomic.Gateway.Dashboard;
+
+/// <summary>The body of <c>GET /api/v1/info</c>: the version, whether this is the demo, and whether API keys are required.</summary>
+public sealed record ServerInfo(string Version, bool Demo, string Auth);
+
+/// <summary>
+/// <c>GET /api/v1/info</c>, anonymous: what a client needs before it signs in (the dashboard asks for a key only when
+/// <c>auth</c> is <c>keys</c>, and shows its chaos panel only in the demo). It reveals no secret and no fleet data.
+/// </summary>
+public static class InfoEndpoint
+{
+    private static readonly string Version =
+        typeof(InfoEndpoint).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? typeof(InfoEndpoint).Assembly.GetName().Version?.ToString()
+        ?? "0.0.0";
+
+    /// <summary>Maps <c>GET /info</c> on the API group.</summary>
+    public static RouteGroupBuilder MapInfoApi(this RouteGroupBuilder api)
+    {
+        ArgumentNullException.ThrowIfNull(api);
+        api.MapGet("/info", GetInfoAsync).AllowAnonymous();
+        return api;
+    }
+
+    private static async Task<IResult> GetInfoAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var options = context.RequestServices.GetService<DashboardOptions>();
+        // Keys are required exactly when an authentication scheme is registered: that is what the auth setup adds.
+        var schemes = context.RequestServices.GetService<IAuthenticationSchemeProvider>();
+        cancellationToken.ThrowIfCancellationRequested();
+        var scheme = schemes is null ? null : await schemes.GetDefaultAuthenticateSchemeAsync();
+        return Results.Json(new ServerInfo(Version, options?.Demo ?? false, scheme is null ? "none" : "keys"), Core.Model.JsonDefaults.Options);
+    }
+}
