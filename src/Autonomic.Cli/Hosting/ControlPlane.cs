@@ -4,6 +4,7 @@ using Autonomic.Agents.Fleet;
 using Autonomic.Agents.Healing;
 using Autonomic.Agents.Monitoring;
 using Autonomic.Backends;
+using Autonomic.Backends.Functions;
 using Autonomic.Backends.Leases;
 using Autonomic.Backends.Runtime;
 using Autonomic.Core.Abstractions;
@@ -190,6 +191,11 @@ public sealed class ControlPlane : IAsyncDisposable
                 sp.GetRequiredService<InstanceRegistry>(), sp.GetRequiredService<IProcessRuntime>(), sp.GetRequiredService<IStateStore>(), time,
                 new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) }));
             services.AddAutonomicGateway(new GatewayOptions { LogDirectory = settings.LogDirectory });
+            services.AddFunctions(new FunctionsOptions
+            {
+                Directory = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(settings.LogDirectory)) ?? ".autonomic", "functions"),
+                LogDirectory = settings.LogDirectory,
+            });
             var app = web.Build();
             app.UseAutonomicGateway();
             host = app;
