@@ -192,7 +192,7 @@ public sealed class FunctionServiceTests : IAsyncLifetime
     [Fact]
     public async Task A_timeout_kills_the_worker_and_the_next_invocation_gets_a_new_one()
     {
-        await bed.DeployCSharpAsync("slow", Sleeper, timeoutMs: 400);
+        await bed.DeployCSharpAsync("slow", Sleeper, timeoutMs: 1500);
         var first = await InvokeAsync("slow", """{"sleep":0}""");
         var pid = first.Response!.Value.GetProperty("pid").GetInt32();
 
@@ -202,7 +202,7 @@ public sealed class FunctionServiceTests : IAsyncLifetime
         var next = await InvokeAsync("slow", """{"sleep":0}""");
 
         Assert.Equal(InvocationStatus.TimedOut, timedOut.Status);
-        Assert.Contains("400 ms", timedOut.Error, StringComparison.Ordinal);
+        Assert.Contains("1500 ms", timedOut.Error, StringComparison.Ordinal);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
         Assert.False(Directory.Exists($"/proc/{pid}"), "the timed-out worker is killed and reaped");
         Assert.Equal(InvocationStatus.Succeeded, next.Status);

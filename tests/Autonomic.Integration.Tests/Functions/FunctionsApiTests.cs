@@ -50,7 +50,10 @@ public sealed class FunctionsApiFixture : IAsyncLifetime
         }
 
         await store.DisposeAsync();
-        Directory.Delete(root, recursive: true);
+        if (Directory.Exists(root))
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 }
 
@@ -149,7 +152,7 @@ public sealed class FunctionsApiTests(FunctionsApiFixture fx) : IClassFixture<Fu
     [Fact]
     public async Task A_failing_handler_is_200_failed_and_a_timeout_is_504_then_the_function_recovers()
     {
-        using var deployed = await DeployAsync(new { name = "api-sleeper", kind = "csharp", source = Sleeper, timeoutMs = 300 });
+        using var deployed = await DeployAsync(new { name = "api-sleeper", kind = "csharp", source = Sleeper, timeoutMs = 1500 });
         Assert.Equal(HttpStatusCode.Created, deployed.StatusCode);
 
         using var failed = await InvokeAsync("api-sleeper", """{"throw":1}""");
@@ -163,7 +166,7 @@ public sealed class FunctionsApiTests(FunctionsApiFixture fx) : IClassFixture<Fu
         Assert.Equal(HttpStatusCode.GatewayTimeout, timedOut.StatusCode);
         var problem = await JsonAsync(timedOut);
         Assert.Equal("timed_out", problem.GetProperty("invocationStatus").GetString());
-        Assert.Contains("300 ms", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("1500 ms", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
 
         using var next = await InvokeAsync("api-sleeper", "{}");
         Assert.Equal(HttpStatusCode.OK, next.StatusCode);
