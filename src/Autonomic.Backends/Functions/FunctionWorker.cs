@@ -389,16 +389,14 @@ internal sealed class FunctionWorker : IAsyncDisposable
         _ => "signal",
     };
 
-    /// <summary>Kills the worker's whole process group.</summary>
+    /// <summary>Kills the worker's whole process group: children it started go too, even when it has exited itself.</summary>
     public void Kill()
     {
-        if (HasExited)
-        {
-            return;
-        }
-
         _ = LibC.Kill(-Pid, LibC.SIGKILL);
-        _ = LibC.Kill(Pid, LibC.SIGKILL);
+        if (!HasExited)
+        {
+            _ = LibC.Kill(Pid, LibC.SIGKILL);
+        }
     }
 
     /// <summary>Kills the worker (if alive), reaps it and removes its temporary directory.</summary>

@@ -98,7 +98,18 @@ internal sealed class WorkerPool : IAsyncDisposable
                 }
             }
 
-            var reply = await worker.InvokeAsync(payload, _timeout, cancellationToken);
+            WorkerReply reply;
+            try
+            {
+                reply = await worker.InvokeAsync(payload, _timeout, cancellationToken);
+            }
+            catch
+            {
+                // The caller gave up mid-request: the worker may still answer it later, so it cannot serve anyone else.
+                await DiscardAsync(worker);
+                throw;
+            }
+
             if (reply.WorkerLost)
             {
                 await DiscardAsync(worker);
@@ -114,10 +125,6 @@ internal sealed class WorkerPool : IAsyncDisposable
                 HandlerMs = reply.HandlerMs,
                 Logs = reply.Logs,
             };
-        }
-        catch (OperationCanceledException)
-        {
-            throw;
         }
         finally
         {

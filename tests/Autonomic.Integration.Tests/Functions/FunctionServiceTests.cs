@@ -255,6 +255,62 @@ public sealed class FunctionServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_cpu_hog_over_its_cpu_seconds_is_killed_with_sigxcpu_and_replaced()
+    {
+        await bed.Service.DeployAsync(new FunctionDeployment
+        {
+            Name = "spin",
+            Kind = FunctionKinds.Exec,
+            Source = FunctionTestBed.PythonHandler("""
+                while event and event.get("spin"):
+                    pass
+                response = os.getpid()
+                """),
+            FileName = "spin.py",
+            CpuSeconds = 1,
+            TimeoutMs = 20_000,
+        });
+
+        var crashed = await InvokeAsync("spin", """{"spin":true}""");
+        var next = await InvokeAsync("spin");
+
+        Assert.Equal(InvocationStatus.Crashed, crashed.Status);
+        Assert.Contains("SIGXCPU", crashed.Error, StringComparison.Ordinal);
+        Assert.Equal(InvocationStatus.Succeeded, next.Status);
+        Assert.True(next.Cold);
+    }
+
+    [Fact]
+    public async Task A_background_child_of_a_worker_dies_with_it()
+    {
+        await bed.Service.DeployAsync(new FunctionDeployment
+        {
+            Name = "forker",
+            Kind = FunctionKinds.Exec,
+            Source = """
+                #!/bin/bash
+                sleep 600 &
+                echo $! > "$TMPDIR/child"
+                while read -r line; do
+                  id=${line#*\"id\":}
+                  printf '{"id":%s,"response":%s}\n' "${id%%,*}" "$(cat "$TMPDIR/child")"
+                done
+                """,
+            FileName = "forker.sh",
+        });
+
+        var result = await InvokeAsync("forker");
+        Assert.Equal(InvocationStatus.Succeeded, result.Status);
+        var child = result.Response!.Value.GetInt32();
+        Assert.True(Directory.Exists($"/proc/{child}"), "the background child runs while its worker does");
+
+        await bed.Service.DrainIdleAsync("forker");
+
+        await Eventually.WaitAsync(() => !Directory.Exists($"/proc/{child}") || File.ReadAllText($"/proc/{child}/stat").Contains(") Z ", StringComparison.Ordinal),
+            FunctionTestBed.Deadline, "the child to be killed with the worker's process group");
+    }
+
+    [Fact]
     public async Task Workers_see_a_clean_environment_with_only_declared_variables()
     {
         Environment.SetEnvironmentVariable("AUTONOMIC_FN_TEST_SECRET", "do-not-leak");
