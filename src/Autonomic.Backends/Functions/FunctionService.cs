@@ -511,6 +511,7 @@ public sealed partial class FunctionService : IFunctionInvoker, IFunctionRegistr
         using var timer = new PeriodicTimer(_options.ReapInterval, _time);
         try
         {
+            await PrewarmDeployedAsync(_stopping.Token);
             while (await timer.WaitForNextTickAsync(_stopping.Token))
             {
                 try
@@ -526,6 +527,27 @@ public sealed partial class FunctionService : IFunctionInvoker, IFunctionRegistr
         catch (OperationCanceledException)
         {
             // Shutting down.
+        }
+    }
+
+    /// <summary>After a restart: pre-warms the latest version of every function that asks for idle workers.</summary>
+    private async Task PrewarmDeployedAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (var stored in await _store.ListDocumentsAsync(Collection, MaxListed, cancellationToken))
+            {
+                var document = Parse(stored.Json);
+                _cache.TryAdd(document.Name, document);
+                if (document.Versions.FirstOrDefault(v => v.Version == document.Latest) is { MinIdle: > 0 } entry)
+                {
+                    await PoolFor(entry).PrewarmAsync(cancellationToken);
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogReapFailed(_logger, e);
         }
     }
 
@@ -561,7 +583,7 @@ public sealed partial class FunctionService : IFunctionInvoker, IFunctionRegistr
     [LoggerMessage(Level = LogLevel.Information, Message = "function {Name} version {Version} deployed ({Kind})")]
     private static partial void LogDeployed(ILogger logger, string name, int version, string kind);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "retiring idle function workers failed; retrying")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "retiring or pre-warming function workers failed; retrying")]
     private static partial void LogReapFailed(ILogger logger, Exception exception);
 }
 

@@ -374,6 +374,19 @@ public sealed class FunctionServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_restarted_service_prewarms_functions_that_ask_for_idle_workers()
+    {
+        await bed.DeployCSharpAsync("rewarm", Hello, minIdle: 1);
+        await using var restarted = new Autonomic.Backends.Functions.FunctionService(bed.Store, bed.Options with { LogDirectory = Path.Combine(bed.Root, "logs2") }, TimeProvider.System);
+
+        await Eventually.WaitAsync(() => restarted.Workers("rewarm", 1).Count == 1, FunctionTestBed.Deadline, "a pre-warmed worker after the restart");
+        var first = await restarted.InvokeAsync("rewarm", null, Event("""{"name":"again"}"""));
+
+        Assert.Equal(InvocationStatus.Succeeded, first.Status);
+        Assert.False(first.Cold);
+    }
+
+    [Fact]
     public async Task Delete_stops_the_workers_and_removes_the_package()
     {
         await bed.DeployCSharpAsync("gone", Hello);
