@@ -46,6 +46,7 @@ public static partial class GatewayEndpoints
         api.MapPost("/chaos", PostChaosAsync);
         api.MapAlertmanagerApi();
         api.MapInfoApi();
+        Functions.FunctionsEndpoints.MapFunctionsApi(api);
         return endpoints;
     }
 

@@ -5,6 +5,7 @@ using Autonomic.Agents.Healing;
 using Autonomic.Agents.Monitoring;
 using Autonomic.Agents.Telemetry;
 using Autonomic.Backends;
+using Autonomic.Backends.Functions;
 using Autonomic.Backends.Leases;
 using Autonomic.Backends.Runtime;
 using Autonomic.Core.Abstractions;
@@ -216,6 +217,11 @@ public sealed class ControlPlane : IAsyncDisposable
                 new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) }));
             services.AddAutonomicGateway(new GatewayOptions { LogDirectory = settings.LogDirectory });
             services.AddAutonomicDashboard(new DashboardOptions { Demo = options.Demo });
+            services.AddFunctions(new FunctionsOptions
+            {
+                Directory = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(settings.LogDirectory)) ?? ".autonomic", "functions"),
+                LogDirectory = settings.LogDirectory,
+            });
             var app = web.Build();
             app.UseAutonomicGateway();
             host = app;
