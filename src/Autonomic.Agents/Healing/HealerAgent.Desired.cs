@@ -207,8 +207,9 @@ public sealed partial class HealerAgent
     private async Task RetireAsync(Slot slot, CancellationToken ct)
     {
         _slots.Remove(slot.Id);
-        registry.Remove(slot.Id);
+        // The record goes first: whoever sees the live view without the instance finds the store agreeing.
         await store.DeleteInstanceAsync(slot.Id, ct).ConfigureAwait(false);
+        registry.Remove(slot.Id);
         await bus.PublishAsync(CloudEvent.Create(Source, EventTypes.InstanceStateChanged, slot.Id, time.GetUtcNow(),
             new { instanceId = slot.Id, from = slot.Life.State, to = "removed", reason = slot.Life.Reason }), ct).ConfigureAwait(false);
         await ForgetDeletedServiceAsync(slot.Spec.Name, ct).ConfigureAwait(false);
