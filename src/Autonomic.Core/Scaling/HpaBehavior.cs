@@ -98,6 +98,13 @@ public sealed class HpaBehavior(HpaScalingRules? scaleUp = null, HpaScalingRules
 
     private int Stabilize(DateTimeOffset now, int current, int desired)
     {
+        if (_recommendations.Count == 0)
+        {
+            // maybeInitScaleDownStabilizationWindow: a new autoscaler starts with the current count in its window, so
+            // it does not scale down the moment it starts.
+            _recommendations.Add((current, now));
+        }
+
         var upCutoff = now.AddSeconds(-ScaleUp.StabilizationWindowSeconds);
         var downCutoff = now.AddSeconds(-ScaleDown.StabilizationWindowSeconds);
         int upRecommendation = desired;
