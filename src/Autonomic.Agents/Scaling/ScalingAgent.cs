@@ -162,7 +162,17 @@ public sealed partial class ScalingAgent : BackgroundService
 
     private void Track(ServiceSpec spec)
     {
-        var policy = spec.Scaling is { } scaling ? ScalingPolicies.Create(scaling) : null;
+        IScalingPolicy? policy = null;
+        try
+        {
+            policy = spec.Scaling is { } scaling ? ScalingPolicies.Create(scaling) : null;
+        }
+        catch (ArgumentException ex)
+        {
+            // A spec that reached the bus without the fleet reader's checks: that service is not scaled, the rest are.
+            LogBadSpec(spec.Name, ex.Message);
+        }
+
         var state = _services.AddOrUpdate(
             spec.Name,
             _ => new ServiceScaling(spec, policy) { Replicas = spec.Replicas },
@@ -378,6 +388,9 @@ public sealed partial class ScalingAgent : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "another scaler holds {Service}; not acting")]
     private partial void LogNotLeader(string service);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "not scaling {Service}: {Error}")]
+    private partial void LogBadSpec(string service, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "dropped a malformed {Type} event {Id}: {Error}")]
     private partial void LogBadEvent(string type, string id, string error);

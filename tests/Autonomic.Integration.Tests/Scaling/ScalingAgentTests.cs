@@ -128,6 +128,40 @@ public sealed class ScalingAgentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_scale_request_activates_a_queue_service_from_zero()
+    {
+        var jobs = new ServiceSpec
+        {
+            Name = "jobs",
+            Command = "/bin/true",
+            Replicas = 0,
+            Scaling = new ScalingSpec { Policy = ScalingPolicyKind.Queue, Min = 0, Max = 5, TargetQueuePerReplica = 5, Interval = TimeSpan.FromHours(1) },
+        };
+        var bad = new ServiceSpec { Name = "bad", Command = "/bin/true", Scaling = new ScalingSpec { Policy = ScalingPolicyKind.Predictive } };
+        // The interval is an hour: only the request's wake-up can make this decision within the test.
+        var agent = new ScalingAgent(_bus, _store, new FleetSpec { Services = [jobs, bad] }, new InstanceRegistry(), TimeProvider.System,
+            new ScalingAgentOptions { Tick = TimeSpan.FromMilliseconds(50) }, NullLogger<ScalingAgent>.Instance);
+        var (scale, s1) = FirstOf(EventTypes.ServiceScale, e => e.Source == "/agents/scaler");
+        await using var _1 = s1;
+        await agent.StartAsync(CancellationToken.None);
+        try
+        {
+            // The first decision (at start) sees no queue length and keeps 0.
+            await Eventually.WaitAsync(() => agent.LastDecisions().Any(d => d.Service == "jobs"), TimeSpan.FromSeconds(10), "the first decision");
+            await _bus.PublishAsync(CloudEvent.Create("/agents/tasks", EventTypes.ScaleRequested, "jobs", TimeProvider.System.GetUtcNow(),
+                new ScaleRequest("jobs", "7 tasks queued", QueueDepth: 7, OldestAgeSeconds: 1)));
+            var command = (await scale).Data!.Value.Deserialize<ServiceCommand>(JsonDefaults.Options)!;
+            Assert.Equal(("jobs", 2), (command.Service, command.Replicas));
+            Assert.Contains("activated by 7 messages", command.Reason, StringComparison.Ordinal);
+            Assert.DoesNotContain(agent.LastDecisions(), d => d.Service == "bad");
+        }
+        finally
+        {
+            await agent.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task Stored_scaling_actions_answer_the_api_without_an_agent_in_process()
     {
         var now = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
