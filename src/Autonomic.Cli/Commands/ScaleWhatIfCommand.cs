@@ -13,12 +13,12 @@ namespace Autonomic.Cli.Commands;
 public static class ScaleCommand
 {
     /// <summary>
-    /// The <c>scale</c> command with its <c>what-if</c> subcommand. <paramref name="input"/> gives stdin (the process's by default).
+    /// The <c>scale</c> command with its <c>what-if</c> subcommand. <paramref name="input"/> gives stdin (the context's by default).
     /// </summary>
     public static Command Create(CliContext context, Func<TextReader>? input = null)
     {
         ArgumentNullException.ThrowIfNull(context);
-        input ??= () => System.Console.In;
+        input ??= () => context.In;
         var whatIf = new Command("what-if", "Compute the HPA's desired replicas from JSON on stdin: {\"currentReplicas\": 3, \"targetUtilization\": 30, \"pods\": [{\"state\": \"ready\", \"requestMillicores\": 1000, \"usageMillicores\": 500}]}");
         whatIf.SetAction(async (_, ct) =>
         {

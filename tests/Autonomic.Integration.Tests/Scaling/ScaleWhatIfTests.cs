@@ -82,6 +82,18 @@ public sealed class ScaleWhatIfTests
     }
 
     [Fact]
+    public async Task The_root_command_reads_the_contexts_stdin()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var plain = CliContext.ForWriters(output, error);
+        var context = new CliContext { Console = plain.Console, Out = output, Error = error, In = new StringReader(Input(4, 50, Pod("ready", 100, 25), Pod("ready", 100, 25))) };
+        Assert.Equal(0, await CliApp.RunAsync(["scale", "what-if"], context));
+        // The ratio (0.5) multiplies the pods with metrics (2), not the current count (4), as in Kubernetes.
+        Assert.Equal("{\"desiredReplicas\":1,\"utilization\":25}", output.ToString().Trim());
+    }
+
+    [Fact]
     public async Task Scale_without_a_subcommand_is_a_usage_error()
     {
         using var output = new StringWriter();
