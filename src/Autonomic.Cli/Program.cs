@@ -55,6 +55,8 @@ namespace Autonomic.Cli
             root.Subcommands.Add(Bench.BenchCommands.Create());
             root.Subcommands.Add(DbCommand.Create(context));
             root.Subcommands.Add(DlqCommand.Create());
+            root.Subcommands.Add(ScaleCommand.Create(context));
+            root.Subcommands.Add(CostCommand.Create(runner));
             return root;
         }
 

@@ -47,6 +47,7 @@ public static partial class GatewayEndpoints
         api.MapAlertmanagerApi();
         api.MapInfoApi();
         Functions.FunctionsEndpoints.MapFunctionsApi(api);
+        Scaling.ScalingEndpoints.MapScalingApi(api);
         return endpoints;
     }
 

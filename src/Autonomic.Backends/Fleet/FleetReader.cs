@@ -9,9 +9,9 @@ namespace Autonomic.Backends.Fleet;
 internal sealed partial class FleetReader(string file, IReadOnlyDictionary<string, string?> environment, string? extraSearchDirectory)
 {
     private static readonly string[] RootKeys = ["control_plane", "services"];
-    private static readonly string[] ControlPlaneKeys = ["api", "store", "bus", "leases", "log_dir", "log_max_bytes", "log_files", "dry_run"];
+    private static readonly string[] ControlPlaneKeys = ["api", "store", "bus", "leases", "log_dir", "log_max_bytes", "log_files", "dry_run", "cost"];
     private static readonly string[] ServiceKeys =
-        ["name", "command", "args", "env", "working_dir", "port", "replicas", "socket_activation", "health", "restart", "limits", "trends", "stop_grace"];
+        ["name", "command", "args", "env", "working_dir", "port", "replicas", "socket_activation", "health", "restart", "limits", "trends", "stop_grace", "scaling"];
     private static readonly string[] HealthKeys = ["liveness", "readiness", "startup"];
     private static readonly string[] ProbeKeys =
         ["http", "tcp", "exec", "kind", "path", "command", "port", "period", "timeout", "failure_threshold", "success_threshold", "initial_delay"];
@@ -129,6 +129,7 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
             LogMaxBytes = s.Size("log_max_bytes") ?? d.LogMaxBytes,
             LogFiles = s.Int("log_files", 1, 1000) ?? d.LogFiles,
             DryRun = s.Bool("dry_run") ?? d.DryRun,
+            Cost = s.Child("cost", CostKeys) is { } cost ? ReadCost(cost) : d.Cost,
         };
     }
 
@@ -218,6 +219,7 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
             Trends = s.Child("trends", TrendKeys) is { } t ? ReadTrends(t) : d.Trends,
             StopGracePeriod = s.Duration("stop_grace", allowZero: true) ?? d.StopGracePeriod,
         };
+        spec = spec with { Scaling = s.Child("scaling", ScalingKeys) is { } sc ? ReadScaling(sc, spec.Limits) : null };
         return new Entry { Spec = spec, Key = name, Field = s.Path, PortMark = portNode.Start, ReplicasMark = replicasNode.Start };
     }
 

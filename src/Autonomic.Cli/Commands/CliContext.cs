@@ -14,6 +14,8 @@ public sealed class CliContext
     public required TextWriter Out { get; init; }
     /// <summary>Errors and diagnostics.</summary>
     public required TextWriter Error { get; init; }
+    /// <summary>Input (stdin), for commands that read a document, e.g. <c>scale what-if</c>.</summary>
+    public TextReader In { get; init; } = System.Console.In;
     /// <summary>The clock used for uptimes and ages.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
     /// <summary>How long one API request may take before the control plane counts as not answering.</summary>

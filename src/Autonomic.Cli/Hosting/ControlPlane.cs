@@ -50,8 +50,10 @@ public static class AgentRoles
     public const string Healer = "healer";
     public const string Monitor = "monitor";
     public const string EventLog = "event-log";
+    public const string Scaler = "scaler";
+    public const string Optimizer = "optimizer";
 
-    public static readonly IReadOnlySet<string> All = new HashSet<string>([Api, Healer, Monitor, EventLog], StringComparer.Ordinal);
+    public static readonly IReadOnlySet<string> All = new HashSet<string>([Api, Healer, Monitor, EventLog, Scaler, Optimizer], StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -199,6 +201,20 @@ public sealed class ControlPlane : IAsyncDisposable
         {
             services.AddSingleton<MonitorAgent>();
             services.AddHostedService(sp => sp.GetRequiredService<MonitorAgent>());
+        }
+
+        if (roles.Contains(AgentRoles.Scaler))
+        {
+            services.AddSingleton(new Agents.Scaling.ScalingAgentOptions { DryRun = settings.DryRun });
+            services.AddSingleton<Agents.Scaling.ScalingAgent>();
+            services.AddHostedService(sp => sp.GetRequiredService<Agents.Scaling.ScalingAgent>());
+        }
+
+        if (roles.Contains(AgentRoles.Optimizer))
+        {
+            services.AddSingleton(new Agents.Optimization.OptimizerOptions { DryRun = settings.DryRun });
+            services.AddSingleton<Agents.Optimization.OptimizerAgent>();
+            services.AddHostedService(sp => sp.GetRequiredService<Agents.Optimization.OptimizerAgent>());
         }
 
         IHost host;

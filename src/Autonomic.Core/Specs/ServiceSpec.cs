@@ -116,6 +116,8 @@ public sealed record ServiceSpec
     public RestartPolicy Restart { get; init; } = new();
     public ResourceLimits Limits { get; init; } = new();
     public TrendPolicy Trends { get; init; } = new();
+    /// <summary>Automatic scaling; null: the replica count changes only when someone asks.</summary>
+    public ScalingSpec? Scaling { get; init; }
     /// <summary>Time between SIGTERM and SIGKILL when an instance is stopped.</summary>
     public TimeSpan StopGracePeriod { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -145,6 +147,8 @@ public sealed record ControlPlaneSettings
     public int LogFiles { get; init; } = 3;
     /// <summary>Decide and record, but do not act.</summary>
     public bool DryRun { get; init; }
+    /// <summary>The optimization agent's cost model.</summary>
+    public CostSettings Cost { get; init; } = new();
 }
 
 /// <summary>A fleet file: the control plane's settings and the services it keeps alive.</summary>
@@ -154,4 +158,75 @@ public sealed record FleetSpec
     public IReadOnlyList<ServiceSpec> Services { get; init; } = [];
     /// <summary>The file it was read from, if any.</summary>
     public string? SourcePath { get; init; }
+}
+
+/// <summary>Which scaling policy runs for a service.</summary>
+public enum ScalingPolicyKind
+{
+    /// <summary>No automatic scaling.</summary>
+    None,
+    /// <summary>The Kubernetes HPA algorithm on CPU utilization or requests per replica.</summary>
+    Hpa,
+    /// <summary>Holt-Winters forecast of the request rate, ahead by the start time; reactive HPA when the forecast is poor.</summary>
+    Predictive,
+    /// <summary>KEDA-style: queue length per replica, activation, scale to zero when idle.</summary>
+    Queue,
+}
+
+/// <summary>A service's automatic scaling (the <c>scaling:</c> section of the fleet file). Defaults follow Kubernetes and KEDA.</summary>
+public sealed record ScalingSpec
+{
+    public ScalingPolicyKind Policy { get; init; } = ScalingPolicyKind.Hpa;
+    public int Min { get; init; } = 1;
+    public int Max { get; init; } = 10;
+    /// <summary>CPU target in percent of each replica's <see cref="ResourceLimits.Cpus"/> (the request).</summary>
+    public int? TargetUtilization { get; init; }
+    /// <summary>Requests per second one replica should carry (also the per-replica capacity of the predictive policy).</summary>
+    public double? TargetRequestsPerReplica { get; init; }
+    /// <summary>Messages per replica for the queue policy.</summary>
+    public double TargetQueuePerReplica { get; init; } = 5;
+    /// <summary>The queue policy activates from zero when more than this many messages wait.</summary>
+    public int ActivationThreshold { get; init; }
+    /// <summary>The queue policy scales to <see cref="Min"/> after this long without messages over the activation threshold.</summary>
+    public TimeSpan IdleCooldown { get; init; } = TimeSpan.FromSeconds(300);
+    /// <summary>The queue policy adds replicas when the oldest message is older than this.</summary>
+    public TimeSpan? OldestAgeTarget { get; init; }
+    /// <summary>No change while |ratio − 1| ≤ tolerance.</summary>
+    public double Tolerance { get; init; } = 0.1;
+    public TimeSpan ScaleUpStabilization { get; init; } = TimeSpan.Zero;
+    public TimeSpan ScaleDownStabilization { get; init; } = TimeSpan.FromSeconds(300);
+    public TimeSpan ScaleUpCooldown { get; init; } = TimeSpan.Zero;
+    public TimeSpan ScaleDownCooldown { get; init; } = TimeSpan.Zero;
+    /// <summary>At most this many replicas added or removed per decision; 0: no limit beyond the rate policies.</summary>
+    public int MaxStep { get; init; }
+    /// <summary>How long a new replica takes to become ready: the predictive policy looks this far ahead.</summary>
+    public TimeSpan StartTime { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Extra look-ahead of the predictive policy beyond <see cref="StartTime"/>.</summary>
+    public TimeSpan ForecastMargin { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Length of the traffic's season (a day for diurnal traffic).</summary>
+    public TimeSpan Season { get; init; } = TimeSpan.FromDays(1);
+    /// <summary>Step of the predictive policy's series (the season holds Season / Step steps).</summary>
+    public TimeSpan Step { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>Above this recent forecast error (weighted absolute percentage error, 0..1) the predictive policy falls back to reactive.</summary>
+    public double MaxForecastError { get; init; } = 0.25;
+    /// <summary>How often the scaling agent decides.</summary>
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>Prices of the optimization agent's cost model and its knobs (the <c>cost:</c> section of <c>control_plane</c>).</summary>
+public sealed record CostSettings
+{
+    /// <summary>Price of one CPU core busy for one second.</summary>
+    public double PerCpuSecond { get; init; } = 0.000011;
+    /// <summary>Price of one GiB of resident memory held for one second.</summary>
+    public double PerGbSecond { get; init; } = 0.0000012;
+    /// <summary>Price of one replica running for an hour, whatever it uses.</summary>
+    public double PerReplicaHour { get; init; } = 0.01;
+    public string Currency { get; init; } = "USD";
+    /// <summary>A service without traffic for this long is idle: scale it to its minimum (or zero).</summary>
+    public TimeSpan IdleAfter { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>Apply recommendations (within each service's scaling bounds) instead of only recording them.</summary>
+    public bool AutoApply { get; init; }
+    /// <summary>Right-sizing leaves this much headroom over the observed p95 (0.2 = 20%).</summary>
+    public double Headroom { get; init; } = 0.2;
 }
