@@ -10,6 +10,7 @@ using Autonomic.Core.Abstractions;
 using Autonomic.Core.Model;
 using Autonomic.Core.Specs;
 using Autonomic.Gateway;
+using Autonomic.Traffic;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -170,6 +171,7 @@ public sealed class ControlPlane : IAsyncDisposable
                 return healer;
             });
             services.AddHostedService(sp => sp.GetRequiredService<HealerAgent>());
+            services.AddAutonomicTraffic(fleet);
         }
         else
         {
