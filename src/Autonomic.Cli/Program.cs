@@ -54,6 +54,7 @@ namespace Autonomic.Cli
             root.Subcommands.Add(Bench.BenchCommands.Create());
             root.Subcommands.Add(DbCommand.Create(context));
             root.Subcommands.Add(DlqCommand.Create());
+            root.Subcommands.Add(LoadCommand.Create(context));
             return root;
         }
 
