@@ -36,6 +36,7 @@ public sealed class ServiceLoadBalancer : IAsyncDisposable
     private readonly ILoggerFactory? _loggers;
     private readonly Lock _lock = new();
     private readonly HashSet<string> _draining = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DestinationState> _departed = new(StringComparer.Ordinal);
     private IReadOnlyList<Backend> _ready = [];
     private string _applied = "";
     private WebApplication? _app;
@@ -138,10 +139,13 @@ public sealed class ServiceLoadBalancer : IAsyncDisposable
             : [];
 
     /// <summary>Requests in flight to <paramref name="instanceId"/>, as YARP counts them.</summary>
-    public int InFlightTo(string instanceId) =>
+    public int InFlightTo(string instanceId) => Find(instanceId)?.ConcurrentRequestCount ?? 0;
+
+    /// <summary>The destination's state, also shortly after it left the config (its requests may still be running).</summary>
+    private DestinationState? Find(string instanceId) =>
         _state is not null && _state.TryGetCluster(_service.Name, out ClusterState? cluster) && cluster.Destinations.TryGetValue(instanceId, out DestinationState? d)
-            ? d.ConcurrentRequestCount
-            : 0;
+            ? d
+            : _departed.GetValueOrDefault(instanceId);
 
     /// <summary>
     /// Removes <paramref name="instanceId"/> from the destinations, then waits until its in-flight requests are
@@ -149,12 +153,7 @@ public sealed class ServiceLoadBalancer : IAsyncDisposable
     /// </summary>
     public async Task<bool> DrainAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        DestinationState? destination = null;
-        if (_state is not null && _state.TryGetCluster(_service.Name, out ClusterState? cluster))
-        {
-            cluster.Destinations.TryGetValue(instanceId, out destination);
-        }
-
+        DestinationState? destination = Find(instanceId);
         lock (_lock)
         {
             _draining.Add(instanceId);
@@ -176,6 +175,7 @@ public sealed class ServiceLoadBalancer : IAsyncDisposable
             zeros = destination.ConcurrentRequestCount == 0 ? zeros + 1 : 0;
             if (zeros >= 2)
             {
+                _departed.TryRemove(instanceId, out _);
                 return true;
             }
 
@@ -205,6 +205,28 @@ public sealed class ServiceLoadBalancer : IAsyncDisposable
             }
 
             _applied = key;
+            // Keep the state of destinations about to leave: their requests in flight hold it, and a drain that
+            // comes after the removal (the instance already left READY) still has something to wait on.
+            var staying = destinations.Select(b => b.InstanceId).ToHashSet(StringComparer.Ordinal);
+            foreach (var (id, departed) in _departed)
+            {
+                if (staying.Contains(id) || departed.ConcurrentRequestCount == 0)
+                {
+                    _departed.TryRemove(id, out _);
+                }
+            }
+
+            if (_state is not null && _state.TryGetCluster(_service.Name, out ClusterState? cluster))
+            {
+                foreach (var (id, state) in cluster.Destinations)
+                {
+                    if (!staying.Contains(id))
+                    {
+                        _departed[id] = state;
+                    }
+                }
+            }
+
             _config.Update([Route()], [Cluster(destinations)]);
         }
     }
@@ -239,7 +261,8 @@ public sealed class ServiceLoadBalancer : IAsyncDisposable
             {
                 Enabled = true,
                 Policy = ConsecutiveFailuresPassivePolicy.PolicyName,
-                ReactivationPeriod = TimeSpan.FromSeconds(5),
+                // An ejected destination is tried again after one health interval (at least 5 s).
+                ReactivationPeriod = _spec.HealthInterval > TimeSpan.FromSeconds(5) ? _spec.HealthInterval : TimeSpan.FromSeconds(5),
             },
         },
         Metadata = new Dictionary<string, string>

@@ -33,8 +33,28 @@ public sealed record ScalingBenchOptions
     public TimeSpan SloWindow { get; init; } = TimeSpan.FromSeconds(10);
     public IReadOnlyList<string> Policies { get; init; } = ScalingBenchmark.AllPolicies;
 
-    /// <summary>The NASA per-minute trace in the shared data directory.</summary>
-    public const string DefaultTrace = "/work/shared/data/nasa-http-1995/nasa_http_1995_requests_per_minute.csv";
+    /// <summary>
+    /// The NASA per-minute trace in the project's shared data directory: <c>shared/data/nasa-http-1995/...</c> in
+    /// the working directory, beside the executable, or in a directory above either.
+    /// </summary>
+    public static string DefaultTrace => FindShared("data/nasa-http-1995/nasa_http_1995_requests_per_minute.csv");
+
+    private static string FindShared(string relative)
+    {
+        foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                string candidate = Path.Combine(dir.FullName, "shared", relative);
+                if (File.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+        }
+
+        return Path.Combine("shared", relative);
+    }
 
     /// <summary>Requests per second at which one replica saturates.</summary>
     public double CapacityPerReplica => WorkSlots * 1000 / (WorkMs + WorkWaitMs);
@@ -71,7 +91,7 @@ public sealed class ScalingBenchmark(ScalingBenchOptions options, TextWriter log
     /// <summary>The replayed schedule and the compression factor (trace time per wall second).</summary>
     public (LoadProfile Profile, double Compress) Schedule()
     {
-        var trace = Load.Trace.ReadCsv(_options.Trace, _options.TraceIntervalSeconds).Busiest(_options.StretchRows);
+        var trace = Load.RequestTrace.ReadCsv(_options.Trace, _options.TraceIntervalSeconds).Busiest(_options.StretchRows);
         double perPolicySeconds = _options.Minutes * 60 / _options.Policies.Count;
         double compress = trace.Requests.Count * _options.TraceIntervalSeconds / perPolicySeconds;
         double peakRowRate = trace.Requests.Max() / (_options.TraceIntervalSeconds / compress);

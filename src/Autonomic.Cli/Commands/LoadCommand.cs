@@ -97,7 +97,7 @@ public static partial class LoadCommand
                 throw new FormatException($"--trace: no such file {file.FullName}");
             }
 
-            var t = Trace.ReadCsv(file.FullName, seconds);
+            var t = RequestTrace.ReadCsv(file.FullName, seconds);
             if (r.GetValue(busiest) is { } rows)
             {
                 t = t.Busiest(rows < 1 ? throw new FormatException("--busiest must be at least 1") : rows);

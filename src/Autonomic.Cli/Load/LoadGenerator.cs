@@ -53,17 +53,19 @@ public sealed class LoadGenerator(LoadOptions options, TimeProvider? time = null
         {
             TimeSpan now = _time.GetElapsedTime(start);
             long due = Math.Min(total, (long)Math.Floor(profile.DueBy(now)));
+            // The last requests of the schedule may go out a tick after its end; they belong to its last window.
+            TimeSpan stamp = now < profile.Duration ? now : profile.Duration - TimeSpan.FromTicks(1);
             while (sent < due)
             {
                 sent++;
                 if (Volatile.Read(ref _inFlight) >= options.MaxInFlight)
                 {
-                    Record(new LoadResult(now, TimeSpan.Zero, LoadOutcome.Dropped, 0, null, "too many in flight"));
+                    Record(new LoadResult(stamp, TimeSpan.Zero, LoadOutcome.Dropped, 0, null, "too many in flight"));
                     continue;
                 }
 
                 Interlocked.Increment(ref _inFlight);
-                pending.Add(SendAsync(client, now, cancellationToken));
+                pending.Add(SendAsync(client, stamp, cancellationToken));
             }
 
             if (pending.Count > 4096)

@@ -16,7 +16,7 @@ public static partial class TraceFromLog
     private static partial Regex ClfTimestamp();
 
     /// <summary>Converts <paramref name="path"/>; throws <see cref="FormatException"/> with the line of the first bad record.</summary>
-    public static Trace Convert(string path, double intervalSeconds)
+    public static RequestTrace Convert(string path, double intervalSeconds)
     {
         if (intervalSeconds <= 0)
         {
@@ -24,7 +24,7 @@ public static partial class TraceFromLog
         }
 
         string? first;
-        using (var peek = Trace.OpenText(path))
+        using (var peek = RequestTrace.OpenText(path))
         {
             first = peek.ReadLine();
             while (first is { Length: 0 })
@@ -51,14 +51,14 @@ public static partial class TraceFromLog
         return FromPerSecondCounts(path, intervalSeconds);
     }
 
-    private static Trace FromClf(string path, double intervalSeconds)
+    private static RequestTrace FromClf(string path, double intervalSeconds)
     {
         var buckets = new SortedDictionary<long, double>();
         DateTimeOffset? origin = null;
         long ticksPerInterval = (long)(intervalSeconds * TimeSpan.TicksPerSecond);
         int lineNumber = 0;
         int skipped = 0;
-        using var reader = Trace.OpenText(path);
+        using var reader = RequestTrace.OpenText(path);
         while (reader.ReadLine() is { } line)
         {
             lineNumber++;
@@ -94,10 +94,10 @@ public static partial class TraceFromLog
             requests.Add(buckets.GetValueOrDefault(i));
         }
 
-        return new Trace(labels, requests, intervalSeconds);
+        return new RequestTrace(labels, requests, intervalSeconds);
     }
 
-    private static Trace FromPerSecondCounts(string path, double intervalSeconds)
+    private static RequestTrace FromPerSecondCounts(string path, double intervalSeconds)
     {
         var labels = new List<string>();
         var requests = new List<double>();
@@ -105,7 +105,7 @@ public static partial class TraceFromLog
         double filled = 0;
         long second = 0;
         int lineNumber = 0;
-        using var reader = Trace.OpenText(path);
+        using var reader = RequestTrace.OpenText(path);
         while (reader.ReadLine() is { } line)
         {
             lineNumber++;
@@ -135,10 +135,10 @@ public static partial class TraceFromLog
             requests.Add(bucket);
         }
 
-        return new Trace(labels, requests, intervalSeconds);
+        return new RequestTrace(labels, requests, intervalSeconds);
     }
 
-    private static Trace FromCsv(string path, double intervalSeconds)
+    private static RequestTrace FromCsv(string path, double intervalSeconds)
     {
         // Rows carry their own length in a 'seconds' column when there is one (60 otherwise) and are summed
         // into intervals of the asked length, which must be a whole number of rows.
@@ -151,7 +151,7 @@ public static partial class TraceFromLog
         double filled = 0;
         string? bucketLabel = null;
         int lineNumber = 0;
-        using var reader = Trace.OpenText(path);
+        using var reader = RequestTrace.OpenText(path);
         while (reader.ReadLine() is { } line)
         {
             lineNumber++;
@@ -210,7 +210,7 @@ public static partial class TraceFromLog
             throw new FormatException($"{path}: no rows");
         }
 
-        return new Trace(labels, requests, intervalSeconds);
+        return new RequestTrace(labels, requests, intervalSeconds);
     }
 
     private static DateTimeOffset Floor(DateTimeOffset at, long ticks) => new(at.Ticks - (at.Ticks % ticks), at.Offset);

@@ -5,14 +5,14 @@ using System.Text;
 namespace Autonomic.Cli.Load;
 
 /// <summary>A request-rate trace: requests per interval, with an optional label per row.</summary>
-public sealed record Trace(IReadOnlyList<string> Labels, IReadOnlyList<double> Requests, double IntervalSeconds)
+public sealed record RequestTrace(IReadOnlyList<string> Labels, IReadOnlyList<double> Requests, double IntervalSeconds)
 {
     /// <summary>
     /// Reads a trace CSV: one column of counts, or <c>timestamp,requests</c>, or any CSV with a header that has a
     /// <c>requests</c> column (the NASA per-minute file). Blank lines and lines starting with # are skipped.
     /// Throws <see cref="FormatException"/> naming the line of a bad value.
     /// </summary>
-    public static Trace ReadCsv(string path, double intervalSeconds)
+    public static RequestTrace ReadCsv(string path, double intervalSeconds)
     {
         var labels = new List<string>();
         var requests = new List<double>();
@@ -64,11 +64,11 @@ public sealed record Trace(IReadOnlyList<string> Labels, IReadOnlyList<double> R
             throw new FormatException($"{path}: no rows of request counts");
         }
 
-        return new Trace(labels, requests, intervalSeconds);
+        return new RequestTrace(labels, requests, intervalSeconds);
     }
 
     /// <summary>The rows from <paramref name="start"/> on, <paramref name="count"/> of them.</summary>
-    public Trace Slice(int start, int count) =>
+    public RequestTrace Slice(int start, int count) =>
         new(Labels.Skip(start).Take(count).ToArray(), Requests.Skip(start).Take(count).ToArray(), IntervalSeconds);
 
     /// <summary>
@@ -104,7 +104,7 @@ public sealed record Trace(IReadOnlyList<string> Labels, IReadOnlyList<double> R
     }
 
     /// <summary>The busy stretch of <paramref name="rows"/> rows.</summary>
-    public Trace Busiest(int rows) => Slice(BusiestStart(Requests, rows), rows);
+    public RequestTrace Busiest(int rows) => Slice(BusiestStart(Requests, rows), rows);
 
     /// <summary>Writes <c>timestamp,requests</c> lines with a header.</summary>
     public void WriteCsv(TextWriter writer)
