@@ -121,7 +121,7 @@ public static partial class TraceFromLog
                 second++;
                 if (filled >= intervalSeconds)
                 {
-                    labels.Add(((second - (long)filled) ).ToString(CultureInfo.InvariantCulture));
+                    labels.Add(((second - (long)filled)).ToString(CultureInfo.InvariantCulture));
                     requests.Add(bucket);
                     bucket = 0;
                     filled = 0;
