@@ -79,6 +79,7 @@ public sealed class ServiceTraffic(string service)
     private long _total;
     private double _sumSeconds;
     private long _windowErrors;
+    private long _windowArrivals;
     private int _inFlight;
 
     public string Service { get; } = service;
@@ -97,7 +98,11 @@ public sealed class ServiceTraffic(string service)
         }
     }
 
-    public void Started() => Interlocked.Increment(ref _inFlight);
+    public void Started()
+    {
+        Interlocked.Increment(ref _inFlight);
+        Interlocked.Increment(ref _windowArrivals);
+    }
 
     /// <summary>A request finished with <paramref name="status"/> after <paramref name="elapsed"/>.</summary>
     public void Completed(int status, TimeSpan elapsed)
@@ -152,7 +157,8 @@ public sealed class ServiceTraffic(string service)
             var sample = new TrafficSample(
                 Service,
                 now,
-                RequestsPerSecond: count / seconds,
+                // Arrivals, not completions: a saturated service completes only what it can, which would hide the demand.
+                RequestsPerSecond: Interlocked.Exchange(ref _windowArrivals, 0) / seconds,
                 LatencyMsP50: _window.Percentile(0.50),
                 LatencyMsP95: _window.Percentile(0.95),
                 ErrorRate: count == 0 ? 0 : (double)_windowErrors / count,

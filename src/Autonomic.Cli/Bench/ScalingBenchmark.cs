@@ -164,7 +164,6 @@ public sealed class ScalingBenchmark(ScalingBenchOptions options, TextWriter log
                 },
             };
             long start = _time.GetTimestamp();
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             Task<LoadReport> run = generator.RunAsync(profile, ct);
             double replicaSeconds = 0;
             int peak = fleet.Live;
