@@ -163,6 +163,15 @@ public sealed class ScalingBenchmark(ScalingBenchOptions options, TextWriter log
                     }
                 },
             };
+            using (var warm = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) })
+            {
+                // The proxy's own warm-up (connections, JIT), outside the measured replay.
+                for (int i = 0; i < 50; i++)
+                {
+                    using var answer = await warm.GetAsync(new Uri(balancer.Address, "work"), ct);
+                }
+            }
+
             long start = _time.GetTimestamp();
             Task<LoadReport> run = generator.RunAsync(profile, ct);
             double replicaSeconds = 0;
@@ -304,6 +313,12 @@ public sealed class ScalingBenchmark(ScalingBenchOptions options, TextWriter log
                     }
 
                     await Task.Delay(TimeSpan.FromMilliseconds(20), bench._time, ct);
+                }
+
+                // Warm-up before it takes traffic (JIT of the request path), as a readiness gate on a real service would.
+                for (int i = 0; i < 20; i++)
+                {
+                    using var warm = await http.GetAsync(new Uri(address, "work"), ct);
                 }
 
                 lock (_lock)
