@@ -57,6 +57,7 @@ namespace Autonomic.Cli
             root.Subcommands.Add(DlqCommand.Create());
             root.Subcommands.Add(ScaleCommand.Create(context));
             root.Subcommands.Add(CostCommand.Create(runner));
+            root.Subcommands.Add(LoadCommand.Create(context));
             return root;
         }
 

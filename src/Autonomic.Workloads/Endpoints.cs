@@ -7,6 +7,7 @@ namespace Autonomic.Workloads;
 /// <summary>Routes requests to the health, info, metrics and fault endpoints, applying the active faults.</summary>
 internal sealed class Endpoints(WorkloadOptions options, FaultState faults, Action<string> log)
 {
+    private readonly SemaphoreSlim? _slots = options.WorkSlots > 0 ? new SemaphoreSlim(options.WorkSlots, options.WorkSlots) : null;
     private long _requests;
     private long _errors;
     private double? _startTimeSeconds;
@@ -55,8 +56,52 @@ internal sealed class Endpoints(WorkloadOptions options, FaultState faults, Acti
             "/readyz" => faults.Unready ? new HttpResponse(503, "unready\n") : new HttpResponse(200, "ready\n"),
             "/" => new HttpResponse(200, $"autonomic-workload instance={options.Instance} pid={Environment.ProcessId} mode={options.Mode.ToString().ToLowerInvariant()}\n"),
             "/metrics" => new HttpResponse(200, Metrics(), "text/plain; version=0.0.4; charset=utf-8"),
+            "/work" => await WorkAsync(),
             _ => new HttpResponse(404, $"no such path: {request.Path}\n"),
         };
+    }
+
+    /// <summary>
+    /// A request with a known cost: work-ms of CPU on this thread, then work-wait-ms without CPU; with work slots,
+    /// requests beyond the slots queue (SemaphoreSlim is FIFO enough for this), so a replica saturates at a known rate.
+    /// </summary>
+    private async Task<HttpResponse> WorkAsync()
+    {
+        if (_slots is not null)
+        {
+            await _slots.WaitAsync();
+        }
+
+        try
+        {
+            ulong x = BurnCpu(options.WorkMs);
+            if (options.WorkWaitMs > 0)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(options.WorkWaitMs));
+            }
+
+            return new HttpResponse(200, $"worked instance={options.Instance} checksum={x & 0xffff:x4}\n");
+        }
+        finally
+        {
+            _slots?.Release();
+        }
+    }
+
+    /// <summary>Spins for <paramref name="ms"/> milliseconds of wall time on the calling thread.</summary>
+    private static ulong BurnCpu(double ms)
+    {
+        long end = Stopwatch.GetTimestamp() + (long)(ms * Stopwatch.Frequency / 1000);
+        ulong x = 1;
+        while (Stopwatch.GetTimestamp() < end)
+        {
+            for (int i = 0; i < 1000; i++)
+            {
+                x = (x * 6364136223846793005UL) + 1442695040888963407UL;
+            }
+        }
+
+        return x;
     }
 
     private HttpResponse Fault(HttpRequest request)

@@ -14,6 +14,7 @@ internal sealed record WorkloadOptions
 {
     public const string Usage = """
         usage: autonomic-workload [--mode web|worker] [--port N] [--host ADDRESS] [--work-interval MS]
+                                  [--work-ms MS] [--work-wait-ms MS] [--work-slots N]
 
         A small HTTP/1.1 service with fault hooks for demos, tests and recovery benchmarks.
 
@@ -22,11 +23,17 @@ internal sealed record WorkloadOptions
           --port N            port to listen on; 0 picks a free one; web default 8080 (env PORT)
           --host ADDRESS      address to bind, default 127.0.0.1                  (env WORKLOAD_HOST)
           --work-interval MS  worker: milliseconds between batches, default 200   (env WORKLOAD_WORK_INTERVAL_MS)
+          --work-ms MS        GET /work burns this much CPU time per request, default 1 (env WORK_MS)
+          --work-wait-ms MS   GET /work then waits this long without CPU (a disk or a downstream call),
+                              default 0                                          (env WORK_WAIT_MS)
+          --work-slots N      at most N /work requests are worked on at once, the rest queue in arrival
+                              order; 0 (default) means no limit                   (env WORK_SLOTS)
+                              With slots, one replica saturates at N*1000/(work-ms+work-wait-ms) per second.
           --help              print this text
 
         Instance name for GET / comes from env AUTONOMIC_INSTANCE.
 
-        Endpoints: GET /healthz, /readyz, /, /metrics
+        Endpoints: GET /healthz, /readyz, /, /metrics, /work
         Faults (GET or POST): /fault/crash, /fault/hang[?mode=block|stop], /fault/leak?mb_per_s=N[&max_mb=M],
           /fault/slow?ms=N, /fault/errors?rate=R, /fault/unready, /fault/cpu?seconds=S, /fault/reset
         Slow and errors apply to every later request (healthz included) except /fault/*, so reset always works.
@@ -40,6 +47,12 @@ internal sealed record WorkloadOptions
     public int? Port { get; init; }
     public string Host { get; init; } = "127.0.0.1";
     public int WorkIntervalMs { get; init; } = 200;
+    /// <summary>CPU milliseconds burnt by each GET /work.</summary>
+    public double WorkMs { get; init; } = 1;
+    /// <summary>Milliseconds each GET /work waits (without CPU) after burning.</summary>
+    public double WorkWaitMs { get; init; }
+    /// <summary>How many /work requests are served at once; 0 means no limit.</summary>
+    public int WorkSlots { get; init; }
     public string Instance { get; init; } = "workload";
     public bool ShowHelp { get; init; }
 
@@ -50,6 +63,9 @@ internal sealed record WorkloadOptions
         string? port = env("PORT");
         string? host = env("WORKLOAD_HOST");
         string? interval = env("WORKLOAD_WORK_INTERVAL_MS");
+        string? workMs = env("WORK_MS");
+        string? workWaitMs = env("WORK_WAIT_MS");
+        string? workSlots = env("WORK_SLOTS");
         bool help = false;
         for (int i = 0; i < args.Length; i++)
         {
@@ -94,6 +110,15 @@ internal sealed record WorkloadOptions
                 case "--work-interval":
                     interval = Value();
                     break;
+                case "--work-ms":
+                    workMs = Value();
+                    break;
+                case "--work-wait-ms":
+                    workWaitMs = Value();
+                    break;
+                case "--work-slots":
+                    workSlots = Value();
+                    break;
                 default:
                     throw new FormatException($"unknown argument '{args[i]}' (see --help)");
             }
@@ -128,6 +153,15 @@ internal sealed record WorkloadOptions
             throw new FormatException($"work interval must be a positive number of milliseconds, got '{interval}'");
         }
 
+        double parsedWorkMs = Milliseconds(workMs, "work-ms", 1);
+        double parsedWaitMs = Milliseconds(workWaitMs, "work-wait-ms", 0);
+        int parsedSlots = 0;
+        if (!string.IsNullOrEmpty(workSlots)
+            && (!int.TryParse(workSlots, NumberStyles.None, CultureInfo.InvariantCulture, out parsedSlots) || parsedSlots > 10_000))
+        {
+            throw new FormatException($"work slots must be an integer 0..10000, got '{workSlots}'");
+        }
+
         string instance = env("AUTONOMIC_INSTANCE") is { Length: > 0 } name ? name : "workload";
         return new WorkloadOptions
         {
@@ -135,8 +169,26 @@ internal sealed record WorkloadOptions
             Port = parsedPort,
             Host = string.IsNullOrEmpty(host) ? "127.0.0.1" : host,
             WorkIntervalMs = parsedInterval,
+            WorkMs = parsedWorkMs,
+            WorkWaitMs = parsedWaitMs,
+            WorkSlots = parsedSlots,
             Instance = instance,
             ShowHelp = help,
         };
+    }
+
+    private static double Milliseconds(string? text, string name, double fallback)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return fallback;
+        }
+
+        if (!double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double value) || value > 60_000)
+        {
+            throw new FormatException($"{name} must be a number of milliseconds 0..60000, got '{text}'");
+        }
+
+        return value;
     }
 }

@@ -5,14 +5,14 @@ using NetArchTest.Rules;
 
 namespace Autonomic.Architecture.Tests;
 
-/// <summary>The layer rule: Cli|Gateway -> Agents -> Core, Backends -> Core, and Core references nothing.</summary>
+/// <summary>The layer rule: Cli|Gateway|Traffic -> Agents -> Core, Backends -> Core, and Core references nothing.</summary>
 public sealed class LayerTests
 {
     private static readonly string[] OtherAutonomicNamespaces =
-        ["Autonomic.Agents", "Autonomic.Backends", "Autonomic.Gateway", "Autonomic.Cli", "Autonomic.Workloads"];
+        ["Autonomic.Agents", "Autonomic.Backends", "Autonomic.Gateway", "Autonomic.Cli", "Autonomic.Workloads", "Autonomic.Traffic"];
 
     private static readonly string[] InfrastructureNamespaces =
-        ["Microsoft.Extensions", "Microsoft.EntityFrameworkCore", "Microsoft.AspNetCore", "YamlDotNet", "System.CommandLine", "Spectre"];
+        ["Microsoft.Extensions", "Microsoft.EntityFrameworkCore", "Microsoft.AspNetCore", "YamlDotNet", "System.CommandLine", "Spectre", "Yarp"];
 
     private static Assembly Core => typeof(ServiceSpec).Assembly;
 
@@ -21,8 +21,10 @@ public sealed class LayerTests
 
     public static TheoryData<string, string[]> ForbiddenDependencies() => new()
     {
-        { "Autonomic.Agents", ["Autonomic.Backends", "Autonomic.Gateway", "Autonomic.Cli"] },
-        { "Autonomic.Backends", ["Autonomic.Agents", "Autonomic.Gateway", "Autonomic.Cli"] },
+        { "Autonomic.Agents", ["Autonomic.Backends", "Autonomic.Gateway", "Autonomic.Cli", "Autonomic.Traffic"] },
+        { "Autonomic.Backends", ["Autonomic.Agents", "Autonomic.Gateway", "Autonomic.Cli", "Autonomic.Traffic"] },
+        // The load balancer sits beside the gateway: it reads the agents' live view, never the backends or the hosts.
+        { "Autonomic.Traffic", ["Autonomic.Backends", "Autonomic.Gateway", "Autonomic.Cli"] },
         { "Autonomic.Gateway", ["Autonomic.Backends", "Autonomic.Cli"] },
     };
 

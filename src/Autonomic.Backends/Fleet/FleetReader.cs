@@ -11,13 +11,15 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
     private static readonly string[] RootKeys = ["control_plane", "services"];
     private static readonly string[] ControlPlaneKeys = ["api", "store", "bus", "leases", "log_dir", "log_max_bytes", "log_files", "dry_run", "cost"];
     private static readonly string[] ServiceKeys =
-        ["name", "command", "args", "env", "working_dir", "port", "replicas", "socket_activation", "health", "restart", "limits", "trends", "stop_grace", "scaling"];
+        ["name", "command", "args", "env", "working_dir", "port", "replicas", "socket_activation", "health", "restart", "limits", "trends", "stop_grace", "scaling", "load_balancer", "lb"];
     private static readonly string[] HealthKeys = ["liveness", "readiness", "startup"];
     private static readonly string[] ProbeKeys =
         ["http", "tcp", "exec", "kind", "path", "command", "port", "period", "timeout", "failure_threshold", "success_threshold", "initial_delay"];
     private static readonly string[] RestartKeys = ["mode", "backoff_initial", "backoff_max", "reset_after", "budget", "budget_window", "jitter", "rate_burst", "rate_per_minute"];
     private static readonly string[] LimitKeys = ["memory", "cpus"];
     private static readonly string[] TrendKeys = ["leak_horizon", "latency_limit", "window", "min_samples"];
+    private static readonly string[] LoadBalancerKeys = ["port", "algorithm", "health_path", "health_interval", "passive_failures", "drain_timeout"];
+    private static readonly string[] Algorithms = ["power-of-two", "least-requests", "round-robin"];
     private static readonly string[] ProbeKinds = ["http", "tcp", "exec"];
     private static readonly string[] RestartModes = ["always", "on-failure", "never"];
     private const string ServiceVariablePrefix = "AUTONOMIC_SERVICES__";
@@ -218,6 +220,7 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
             Limits = s.Child("limits", LimitKeys) is { } l ? ReadLimits(l) : d.Limits,
             Trends = s.Child("trends", TrendKeys) is { } t ? ReadTrends(t) : d.Trends,
             StopGracePeriod = s.Duration("stop_grace", allowZero: true) ?? d.StopGracePeriod,
+            LoadBalancer = ReadLoadBalancer(s),
         };
         spec = spec with { Scaling = s.Child("scaling", ScalingKeys) is { } sc ? ReadScaling(sc, spec.Limits) : null };
         return new Entry { Spec = spec, Key = name, Field = s.Path, PortMark = portNode.Start, ReplicasMark = replicasNode.Start };

@@ -14,6 +14,7 @@ using Autonomic.Core.Specs;
 using Autonomic.Gateway;
 using Serilog;
 using Autonomic.Gateway.Dashboard;
+using Autonomic.Traffic;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -190,6 +191,7 @@ public sealed class ControlPlane : IAsyncDisposable
                 return healer;
             });
             services.AddHostedService(sp => sp.GetRequiredService<HealerAgent>());
+            services.AddAutonomicTraffic(fleet);
         }
         else
         {

@@ -6,8 +6,8 @@ namespace Autonomic.Core.Scaling;
 /// </summary>
 /// <param name="Service">The service the numbers are about.</param>
 /// <param name="AtUtc">End of the sampling interval.</param>
-/// <param name="RequestsPerSecond">Requests completed per second over the interval.</param>
-/// <param name="LatencyMsP50">Median request latency in milliseconds.</param>
+/// <param name="RequestsPerSecond">Requests that arrived per second over the interval (so a saturated service still shows its demand).</param>
+/// <param name="LatencyMsP50">Median latency of the requests that completed, in milliseconds.</param>
 /// <param name="LatencyMsP95">95th percentile request latency in milliseconds.</param>
 /// <param name="ErrorRate">Fraction (0..1) of requests that failed.</param>
 /// <param name="InFlight">Requests in progress at the end of the interval.</param>

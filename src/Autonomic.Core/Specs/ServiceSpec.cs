@@ -99,6 +99,40 @@ public sealed record TrendPolicy
     public int MinSamples { get; init; } = 6;
 }
 
+/// <summary>How a load balancer picks a destination for a request.</summary>
+public enum LoadBalancingAlgorithm
+{
+    /// <summary>Two random destinations, the one with fewer requests in flight wins (YARP PowerOfTwoChoices).</summary>
+    PowerOfTwo,
+    /// <summary>The destination with the fewest requests in flight (YARP LeastRequests).</summary>
+    LeastRequests,
+    /// <summary>Each destination in turn (YARP RoundRobin).</summary>
+    RoundRobin,
+}
+
+/// <summary>
+/// A load balancer in front of a service's ready replicas: one listener on <see cref="Port"/>, destinations
+/// that follow readiness, active and passive health checks, and connection draining before an instance stops.
+/// </summary>
+public sealed record LoadBalancerSpec
+{
+    /// <summary>Port the load balancer listens on (127.0.0.1).</summary>
+    public required int Port { get; init; }
+    public LoadBalancingAlgorithm Algorithm { get; init; } = LoadBalancingAlgorithm.PowerOfTwo;
+    /// <summary>Path of the active health check; null means the readiness probe's HTTP path, else <c>/healthz</c>.</summary>
+    public string? HealthPath { get; init; }
+    /// <summary>Time between active health checks of each destination.</summary>
+    public TimeSpan HealthInterval { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>Consecutive failed requests (connection refused, reset, timeout) that eject a destination.</summary>
+    public int PassiveFailures { get; init; } = 3;
+    /// <summary>Longest wait for in-flight requests of a removed instance before it is stopped anyway.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The active health-check path for <paramref name="service"/>.</summary>
+    public string HealthPathFor(ServiceSpec service) =>
+        HealthPath ?? (service.Health.Readiness is { Kind: ProbeKind.Http } r ? r.Path : "/healthz");
+}
+
 /// <summary>The desired state of one service. Immutable; a change is a new spec.</summary>
 public sealed record ServiceSpec
 {
@@ -120,6 +154,8 @@ public sealed record ServiceSpec
     public ScalingSpec? Scaling { get; init; }
     /// <summary>Time between SIGTERM and SIGKILL when an instance is stopped.</summary>
     public TimeSpan StopGracePeriod { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>A load balancer in front of the ready replicas, or null for none.</summary>
+    public LoadBalancerSpec? LoadBalancer { get; init; }
 
     /// <summary>The port of replica <paramref name="index"/>, or null when the service takes no port.</summary>
     public int? PortOf(int index) => Port is { } p ? p + index : null;
