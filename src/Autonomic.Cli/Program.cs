@@ -47,6 +47,8 @@ namespace Autonomic.Cli
             root.Subcommands.Add(ActionsCommand.Create(runner));
             root.Subcommands.Add(LogsCommand.Create(runner));
             root.Subcommands.Add(ChaosCommand.Create(runner));
+            root.Subcommands.Add(ObjectsCommand.CreateUpload(runner));
+            root.Subcommands.Add(ObjectsCommand.Create(runner));
 
             root.Subcommands.Add(UpCommand.Create());
             root.Subcommands.Add(UpCommand.CreateValidate());

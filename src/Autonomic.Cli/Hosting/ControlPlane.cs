@@ -5,6 +5,7 @@ using Autonomic.Agents.Healing;
 using Autonomic.Agents.Monitoring;
 using Autonomic.Backends;
 using Autonomic.Backends.Leases;
+using Autonomic.Backends.Objects;
 using Autonomic.Backends.Runtime;
 using Autonomic.Core.Abstractions;
 using Autonomic.Core.Model;
@@ -190,6 +191,7 @@ public sealed class ControlPlane : IAsyncDisposable
                 sp.GetRequiredService<InstanceRegistry>(), sp.GetRequiredService<IProcessRuntime>(), sp.GetRequiredService<IStateStore>(), time,
                 new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) }));
             services.AddAutonomicGateway(new GatewayOptions { LogDirectory = settings.LogDirectory });
+            services.AddObjectStores(settings.Objects);
             var app = web.Build();
             app.UseAutonomicGateway();
             host = app;
@@ -202,6 +204,8 @@ public sealed class ControlPlane : IAsyncDisposable
         try
         {
             await host.Services.GetRequiredService<IStateStore>().MigrateAsync(cancellationToken).ConfigureAwait(false);
+            // Built now so that a store that cannot be opened stops the start, not the first upload.
+            _ = host.Services.GetService<ObjectStores>();
         }
         catch
         {
