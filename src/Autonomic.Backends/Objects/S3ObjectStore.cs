@@ -30,6 +30,11 @@ public sealed class S3ObjectStoreOptions
     public bool CreateBucket { get; init; } = true;
     /// <summary>Multipart part size; objects smaller than one part are sent in one request.</summary>
     public long PartSize { get; init; } = 8 * 1024 * 1024;
+    /// <summary>
+    /// The server lists keys in some other order than S3's (s3rver walks its directories): list the whole prefix
+    /// and sort it here. S3, MinIO and LocalStack list in key order and need not.
+    /// </summary>
+    public bool SortListings { get; init; }
 }
 
 /// <summary>
@@ -95,7 +100,22 @@ public sealed partial class S3ObjectStore : IObjectStore, IDisposable
         _client = options.AccessKey is { Length: > 0 } access && options.SecretKey is { Length: > 0 } secret
             ? new AmazonS3Client(new BasicAWSCredentials(access, secret), config)
             : new AmazonS3Client(config);
+        _client.BeforeRequestEvent += LiteralSlashesInCopySource;
     }
+
+    /// <summary>
+    /// The SDK sends <c>x-amz-copy-source</c> with '/' encoded as %2F; S3 accepts '/' as is, and s3rver only that
+    /// (it decodes the header with JavaScript's decodeURI, which keeps %2F). Runs before signing.
+    /// </summary>
+    private static void LiteralSlashesInCopySource(object sender, RequestEventArgs e)
+    {
+        if (e is WebServiceRequestEventArgs { Headers: { } headers } && headers.TryGetValue(CopySourceHeader, out string? source))
+        {
+            headers[CopySourceHeader] = source.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    private const string CopySourceHeader = "x-amz-copy-source";
 
     public string Kind => "s3";
 
@@ -296,13 +316,18 @@ public sealed partial class S3ObjectStore : IObjectStore, IDisposable
                 {
                     BucketName = Bucket,
                     Prefix = prefix.Length == 0 ? null : prefix,
-                    MaxKeys = Math.Min(1000, limit - keys.Count),
+                    MaxKeys = _options.SortListings ? 1000 : Math.Min(1000, limit - keys.Count),
                     ContinuationToken = token,
                 }, cancellationToken).ConfigureAwait(false);
                 keys.AddRange((page.S3Objects ?? []).Select(o => o.Key).Where(k => !k.StartsWith(ObjectKeys.ReservedPrefix, StringComparison.Ordinal)));
                 token = page.IsTruncated == true ? page.NextContinuationToken : null;
             }
-            while (token is not null && keys.Count < limit);
+            while (token is not null && (keys.Count < limit || _options.SortListings));
+
+            if (_options.SortListings)
+            {
+                keys.Sort(ObjectKeys.Order);
+            }
         }
         catch (AmazonS3Exception e) when (e.ErrorCode == "NoSuchBucket")
         {
