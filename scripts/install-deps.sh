@@ -9,6 +9,9 @@ declare -A need=(
   [runsv]=runit
   [s6-svscan]=s6
   [monit]=monit
+  # s3rver, the S3 server of the object store tests (make tools)
+  [node]=nodejs
+  [npm]=npm
 )
 
 missing=()
