@@ -15,6 +15,14 @@ public sealed record ObjectsSettings
 
     /// <summary>The largest upload the API accepts, in bytes.</summary>
     public long MaxUploadBytes { get; init; } = 5L * 1024 * 1024 * 1024;
+
+    /// <summary>Equal when the stores are (a record would compare the dictionaries by reference).</summary>
+    public bool Equals(ObjectsSettings? other) =>
+        other is not null && Default == other.Default && MaxUploadBytes == other.MaxUploadBytes
+        && Stores.Count == other.Stores.Count
+        && Stores.All(s => other.Stores.TryGetValue(s.Key, out ObjectStoreSpec? o) && s.Value == o);
+
+    public override int GetHashCode() => HashCode.Combine(Default, MaxUploadBytes, Stores.Count);
 }
 
 /// <summary>The kinds of object store.</summary>
