@@ -7,7 +7,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all build dashboard deps services stop-services test format demo bench clean
+.PHONY: all build dashboard deps tools services stop-services test format demo bench clean
 
 all: build
 
@@ -22,6 +22,11 @@ dashboard:
 deps:
 	@scripts/install-deps.sh
 
+# Servers the tests start themselves (s3rver) from tests/tools/package-lock.json; skipped when already installed.
+tools:
+	@if [ ! -f tests/tools/node_modules/.package-lock.json ] || [ tests/tools/package-lock.json -nt tests/tools/node_modules/.package-lock.json ]; then \
+		npm ci --prefix tests/tools --no-audit --no-fund --loglevel=error; fi
+
 # PostgreSQL, Redis and RabbitMQ for the backend tests: installed when missing, started when down.
 services: deps
 	@for s in scripts/services/*.sh; do bash $$s start || exit 1; done
@@ -32,7 +37,7 @@ stop-services:
 format:
 	dotnet format --verify-no-changes
 
-test: deps services build format
+test: deps tools services build format
 	CONFIGURATION=$(CONFIG) scripts/run-tests.sh
 
 demo: deps build

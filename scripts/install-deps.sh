@@ -13,6 +13,9 @@ declare -A need=(
   [promtool]=prometheus
   [prometheus-alertmanager]=prometheus-alertmanager
   [chromium]=chromium
+  # s3rver, the S3 server of the object store tests (make tools)
+  [node]=nodejs
+  [npm]=npm
 )
 
 missing=()

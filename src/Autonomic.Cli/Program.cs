@@ -48,6 +48,8 @@ namespace Autonomic.Cli
             root.Subcommands.Add(LogsCommand.Create(runner));
             root.Subcommands.Add(ChaosCommand.Create(runner));
             root.Subcommands.Add(FunctionsCommand.Create(runner));
+            root.Subcommands.Add(ObjectsCommand.CreateUpload(runner));
+            root.Subcommands.Add(ObjectsCommand.Create(runner));
 
             root.Subcommands.Add(UpCommand.Create());
             root.Subcommands.Add(UpCommand.CreateValidate());

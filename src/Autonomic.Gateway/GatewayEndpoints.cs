@@ -48,6 +48,7 @@ public static partial class GatewayEndpoints
         api.MapInfoApi();
         Functions.FunctionsEndpoints.MapFunctionsApi(api);
         Scaling.ScalingEndpoints.MapScalingApi(api);
+        Objects.ObjectsEndpoints.MapObjectsApi(api);
         return endpoints;
     }
 

@@ -11,9 +11,10 @@ internal sealed class ClientRunner(CliContext context, Option<string> api)
 {
     public CliContext Context => context;
 
-    public async Task<int> RunAsync(ParseResult parse, Func<ApiClient, Task<int>> body)
+    // Transfers (uploads, downloads) pass Timeout.InfiniteTimeSpan as the per-request timeout.
+    public async Task<int> RunAsync(ParseResult parse, Func<ApiClient, Task<int>> body, TimeSpan? timeout = null)
     {
-        using var client = new ApiClient(parse.GetValue(api)!, context.RequestTimeout);
+        using var client = new ApiClient(parse.GetValue(api)!, timeout ?? context.RequestTimeout);
         try
         {
             return await body(client);

@@ -7,6 +7,7 @@ using Autonomic.Agents.Telemetry;
 using Autonomic.Backends;
 using Autonomic.Backends.Functions;
 using Autonomic.Backends.Leases;
+using Autonomic.Backends.Objects;
 using Autonomic.Backends.Runtime;
 using Autonomic.Core.Abstractions;
 using Autonomic.Core.Model;
@@ -240,6 +241,7 @@ public sealed class ControlPlane : IAsyncDisposable
                 Directory = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(settings.LogDirectory)) ?? ".autonomic", "functions"),
                 LogDirectory = settings.LogDirectory,
             });
+            services.AddObjectStores(settings.Objects);
             var app = web.Build();
             app.UseAutonomicGateway();
             host = app;
@@ -252,6 +254,8 @@ public sealed class ControlPlane : IAsyncDisposable
         try
         {
             await host.Services.GetRequiredService<IStateStore>().MigrateAsync(cancellationToken).ConfigureAwait(false);
+            // Built now so that a store that cannot be opened stops the start, not the first upload.
+            _ = host.Services.GetService<ObjectStores>();
         }
         catch
         {

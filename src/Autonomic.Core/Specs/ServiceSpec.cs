@@ -185,6 +185,8 @@ public sealed record ControlPlaneSettings
     public bool DryRun { get; init; }
     /// <summary>The optimization agent's cost model.</summary>
     public CostSettings Cost { get; init; } = new();
+    /// <summary>Named object stores served under <c>/api/v1/objects</c>.</summary>
+    public ObjectsSettings Objects { get; init; } = new();
 }
 
 /// <summary>A fleet file: the control plane's settings and the services it keeps alive.</summary>
