@@ -47,6 +47,7 @@ namespace Autonomic.Cli
             root.Subcommands.Add(ActionsCommand.Create(runner));
             root.Subcommands.Add(LogsCommand.Create(runner));
             root.Subcommands.Add(ChaosCommand.Create(runner));
+            root.Subcommands.Add(TasksCommand.Create(runner));
 
             root.Subcommands.Add(UpCommand.Create());
             root.Subcommands.Add(UpCommand.CreateValidate());
