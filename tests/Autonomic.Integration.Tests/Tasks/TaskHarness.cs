@@ -66,7 +66,8 @@ internal sealed class TaskHarness : IAsyncDisposable
             Concurrency = 2,
             SweepInterval = TimeSpan.FromMilliseconds(50),
             HeartbeatInterval = TimeSpan.FromMilliseconds(50),
-            LeaseTtl = TimeSpan.FromSeconds(3),
+            // Generous: on a loaded machine a short lease can lapse between heartbeats, and the task would rightly run again.
+            LeaseTtl = TimeSpan.FromSeconds(30),
             Retry = new TaskRetryPolicy { BackoffInitial = TimeSpan.FromMilliseconds(200), BackoffMax = TimeSpan.FromSeconds(2), Jitter = 0 },
             Scale = new TaskScalePolicy { DepthThreshold = 1000, AgeThreshold = TimeSpan.FromHours(1) },
             LogDirectory = Path.Combine(Root, "tasks"),

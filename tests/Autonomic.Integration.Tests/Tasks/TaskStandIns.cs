@@ -137,6 +137,9 @@ internal sealed class ScriptedFunctionInvoker : IFunctionInvoker
     /// <summary>Invocations wait on this when set (to hold workers busy).</summary>
     public TaskCompletionSource? Gate { get; set; }
 
+    /// <summary>How long each invocation takes (simulated work).</summary>
+    public TimeSpan Delay { get; set; }
+
     /// <summary>How many times each tag fails before it succeeds; "always" fails for ever.</summary>
     public ConcurrentDictionary<string, int> FailuresBefore { get; } = new(StringComparer.Ordinal);
 
@@ -158,6 +161,11 @@ internal sealed class ScriptedFunctionInvoker : IFunctionInvoker
         if (Gate is { } gate)
         {
             await gate.Task.WaitAsync(cancellationToken);
+        }
+
+        if (Delay > TimeSpan.Zero)
+        {
+            await Task.Delay(Delay, cancellationToken);
         }
 
         if (FailuresBefore.TryGetValue(tag, out var failures) && n <= failures)
