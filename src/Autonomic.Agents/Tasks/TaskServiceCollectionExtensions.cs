@@ -54,7 +54,8 @@ public static class TaskServiceCollectionExtensions
         });
         services.TryAddSingleton(sp => new TaskExecutor(sp.GetRequiredService<TaskTargets>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<TaskAgentOptions>()));
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<TaskAgent>(sp));
-        services.AddHostedService<IHostedService>(sp =>
+        // Registered by factory as IHostedService (AddHostedService refuses an interface as the implementation type).
+        services.AddSingleton<IHostedService>(sp =>
         {
             if (DocumentsOf(sp) is null)
             {
