@@ -84,8 +84,8 @@ public sealed class TaskBoard(IDocumentStore docs, IEventBus bus, TimeProvider t
         var input = submission.Input!.Value;
         var fingerprint = Fingerprint(type, input);
         var now = time.GetUtcNow();
-        var task = TaskLifecycle.Create(RecordIds.New("task"), type, input, submission.MaxAttempts ?? options.DefaultMaxAttempts, key, submission.RequestedBy, now)
-            with { DispatchedAt = now };
+        var created = TaskLifecycle.Create(RecordIds.New("task"), type, input, submission.MaxAttempts ?? options.DefaultMaxAttempts, key, submission.RequestedBy, now);
+        var task = created with { DispatchedAt = now };
 
         for (var round = 0; round < MaxCasAttempts; round++)
         {
