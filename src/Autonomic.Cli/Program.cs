@@ -50,6 +50,7 @@ namespace Autonomic.Cli
             root.Subcommands.Add(FunctionsCommand.Create(runner));
             root.Subcommands.Add(ObjectsCommand.CreateUpload(runner));
             root.Subcommands.Add(ObjectsCommand.Create(runner));
+            root.Subcommands.Add(TasksCommand.Create(runner));
 
             root.Subcommands.Add(UpCommand.Create());
             root.Subcommands.Add(UpCommand.CreateValidate());

@@ -49,6 +49,7 @@ public static partial class GatewayEndpoints
         Functions.FunctionsEndpoints.MapFunctionsApi(api);
         Scaling.ScalingEndpoints.MapScalingApi(api);
         Objects.ObjectsEndpoints.MapObjectsApi(api);
+        api.MapTasksApi();
         return endpoints;
     }
 

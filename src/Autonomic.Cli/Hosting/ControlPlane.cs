@@ -4,6 +4,7 @@ using Autonomic.Agents.Fleet;
 using Autonomic.Agents.Healing;
 using Autonomic.Agents.Monitoring;
 using Autonomic.Agents.Telemetry;
+using Autonomic.Agents.Tasks;
 using Autonomic.Backends;
 using Autonomic.Backends.Functions;
 using Autonomic.Backends.Leases;
@@ -54,8 +55,9 @@ public static class AgentRoles
     public const string EventLog = "event-log";
     public const string Scaler = "scaler";
     public const string Optimizer = "optimizer";
+    public const string Tasks = "tasks";
 
-    public static readonly IReadOnlySet<string> All = new HashSet<string>([Api, Healer, Monitor, EventLog, Scaler, Optimizer], StringComparer.Ordinal);
+    public static readonly IReadOnlySet<string> All = new HashSet<string>([Api, Healer, Monitor, EventLog, Scaler, Optimizer, Tasks], StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -198,6 +200,17 @@ public sealed class ControlPlane : IAsyncDisposable
         {
             // Without a healer in this process, the live view comes from the store the healers write.
             services.AddHostedService<StoreInstanceFeed>();
+        }
+
+        // The API serves tasks in every process that has it; the workers run in the tasks role.
+        var tasks = new TaskAgentOptions { LogDirectory = Path.Combine(settings.LogDirectory, "tasks") };
+        if (roles.Contains(AgentRoles.Tasks))
+        {
+            services.AddTaskAgent(tasks);
+        }
+        else if (serveApi)
+        {
+            services.AddTaskBoard(tasks);
         }
 
         if (roles.Contains(AgentRoles.Monitor))
