@@ -94,8 +94,40 @@ public sealed partial class FleetMetrics : BackgroundService
     /// <summary>Makes metrics on <see cref="Registry"/>.</summary>
     public IMetricFactory Factory { get; }
 
-    /// <summary>Writes every metric of this registry in the Prometheus text format.</summary>
-    public Task ExportAsync(Stream output, CancellationToken cancellationToken) => Registry.CollectAndExportAsTextAsync(output, cancellationToken);
+    private readonly List<Action<System.Text.StringBuilder>> _textSources = [];
+
+    /// <summary>
+    /// Adds a component that writes its own families in the text format (HELP and TYPE lines included), such as the
+    /// load balancer's request counters and latency histograms; they follow this registry's in every export.
+    /// </summary>
+    public void AddTextSource(Action<System.Text.StringBuilder> write)
+    {
+        lock (_textSources)
+        {
+            _textSources.Add(write);
+        }
+    }
+
+    /// <summary>Writes every metric of this registry, then those of the text sources, in the Prometheus text format.</summary>
+    public async Task ExportAsync(Stream output, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        await Registry.CollectAndExportAsTextAsync(output, cancellationToken).ConfigureAwait(false);
+        var text = new System.Text.StringBuilder();
+        lock (_textSources)
+        {
+            foreach (var write in _textSources)
+            {
+                write(text);
+            }
+        }
+
+        if (text.Length > 0)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(text.ToString());
+            await output.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -202,10 +202,30 @@ public sealed class ControlPlane : IAsyncDisposable
             services.AddHostedService<StoreInstanceFeed>();
         }
 
+        // Object stores and functions are used by the API and by the task agent's workers.
+        services.AddObjectStores(settings.Objects);
+        services.AddFunctions(new FunctionsOptions
+        {
+            Directory = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(settings.LogDirectory)) ?? ".autonomic", "functions"),
+            LogDirectory = settings.LogDirectory,
+        });
+
         // The API serves tasks in every process that has it; the workers run in the tasks role.
         var tasks = new TaskAgentOptions { LogDirectory = Path.Combine(settings.LogDirectory, "tasks") };
         if (roles.Contains(AgentRoles.Tasks))
         {
+            // Task targets: every configured object store by name (and the default one as "default"), functions, jobs.
+            services.AddSingleton(sp =>
+            {
+                var registry = sp.GetRequiredService<ObjectStores>();
+                var stores = registry.Names.ToDictionary(n => n, n => registry.Get(n)!, StringComparer.Ordinal);
+                if (registry.Get(registry.Default) is { } fallback)
+                {
+                    stores.TryAdd(Core.Tasks.TaskInputs.DefaultStore, fallback);
+                }
+
+                return new TaskTargets { ObjectStores = stores, Functions = sp.GetService<IFunctionInvoker>(), Runtime = sp.GetService<IProcessRuntime>() };
+            });
             services.AddTaskAgent(tasks);
         }
         else if (serveApi)
@@ -249,12 +269,6 @@ public sealed class ControlPlane : IAsyncDisposable
                 new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) }));
             services.AddAutonomicGateway(new GatewayOptions { LogDirectory = settings.LogDirectory });
             services.AddAutonomicDashboard(new DashboardOptions { Demo = options.Demo });
-            services.AddFunctions(new FunctionsOptions
-            {
-                Directory = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(settings.LogDirectory)) ?? ".autonomic", "functions"),
-                LogDirectory = settings.LogDirectory,
-            });
-            services.AddObjectStores(settings.Objects);
             var app = web.Build();
             app.UseAutonomicGateway();
             host = app;
@@ -264,6 +278,7 @@ public sealed class ControlPlane : IAsyncDisposable
             host = ((HostApplicationBuilder)builder).Build();
         }
 
+        Wire(host.Services);
         try
         {
             await host.Services.GetRequiredService<IStateStore>().MigrateAsync(cancellationToken).ConfigureAwait(false);
@@ -277,6 +292,34 @@ public sealed class ControlPlane : IAsyncDisposable
         }
 
         return new ControlPlane(host, fleet, options.Roles);
+    }
+
+    /// <summary>
+    /// Connects the parts a process runs that do not know each other: the healer drains instances through the load
+    /// balancer before stopping them, and /metrics carries the load balancer's and the task queue's numbers.
+    /// </summary>
+    private static void Wire(IServiceProvider services)
+    {
+        var metrics = services.GetRequiredService<FleetMetrics>();
+        if (services.GetService<HealerAgent>() is { } healer && services.GetService<ILoadBalancerDrain>() is { } drain and not NoLoadBalancerDrain)
+        {
+            healer.Drain = (id, timeout, ct) => drain.DrainAsync(id, timeout, ct);
+        }
+
+        if (services.GetService<TrafficMetrics>() is { } traffic)
+        {
+            metrics.AddTextSource(traffic.WritePrometheus);
+        }
+
+        if (services.GetService<TaskBoard>() is { } board)
+        {
+            metrics.Registry.AddBeforeCollectCallback(async ct =>
+            {
+                var stats = await board.StatsAsync(ct).ConfigureAwait(false);
+                metrics.TaskQueueDepth.Set(stats.Depth);
+                metrics.TaskOldestAge.Set(stats.OldestAgeSeconds);
+            });
+        }
     }
 
     /// <summary>Starts the API and the agents. A taken API port is reported with the port.</summary>
