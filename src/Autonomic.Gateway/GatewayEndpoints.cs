@@ -41,6 +41,7 @@ public static partial class GatewayEndpoints
         api.MapGet("/events", ListEventsAsync);
         api.MapGet("/logs/{target}", GetLogsAsync);
         api.MapPost("/chaos", PostChaosAsync);
+        Security.SecurityEndpoints.MapSecurityApi(api);
         return endpoints;
     }
 

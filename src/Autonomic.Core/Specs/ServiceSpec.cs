@@ -145,6 +145,8 @@ public sealed record ControlPlaneSettings
     public int LogFiles { get; init; } = 3;
     /// <summary>Decide and record, but do not act.</summary>
     public bool DryRun { get; init; }
+    /// <summary>The security agent's settings (<c>control_plane.security</c>).</summary>
+    public SecuritySettings Security { get; init; } = new();
 }
 
 /// <summary>A fleet file: the control plane's settings and the services it keeps alive.</summary>
