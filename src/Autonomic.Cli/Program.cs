@@ -47,6 +47,8 @@ namespace Autonomic.Cli
             root.Subcommands.Add(ActionsCommand.Create(runner));
             root.Subcommands.Add(LogsCommand.Create(runner));
             root.Subcommands.Add(ChaosCommand.Create(runner));
+            root.Subcommands.Add(SecurityCommand.Create(runner));
+            root.Subcommands.Add(SecurityCommand.Audit(runner));
 
             root.Subcommands.Add(UpCommand.Create());
             root.Subcommands.Add(UpCommand.CreateValidate());

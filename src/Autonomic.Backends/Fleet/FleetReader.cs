@@ -9,7 +9,7 @@ namespace Autonomic.Backends.Fleet;
 internal sealed partial class FleetReader(string file, IReadOnlyDictionary<string, string?> environment, string? extraSearchDirectory)
 {
     private static readonly string[] RootKeys = ["control_plane", "services"];
-    private static readonly string[] ControlPlaneKeys = ["api", "store", "bus", "leases", "log_dir", "log_max_bytes", "log_files", "dry_run"];
+    private static readonly string[] ControlPlaneKeys = ["api", "store", "bus", "leases", "log_dir", "log_max_bytes", "log_files", "dry_run", "security"];
     private static readonly string[] ServiceKeys =
         ["name", "command", "args", "env", "working_dir", "port", "replicas", "socket_activation", "health", "restart", "limits", "trends", "stop_grace"];
     private static readonly string[] HealthKeys = ["liveness", "readiness", "startup"];
@@ -129,6 +129,7 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
             LogMaxBytes = s.Size("log_max_bytes") ?? d.LogMaxBytes,
             LogFiles = s.Int("log_files", 1, 1000) ?? d.LogFiles,
             DryRun = s.Bool("dry_run") ?? d.DryRun,
+            Security = s.Child("security", SecurityKeys) is { } security ? ReadSecurity(security) : d.Security,
         };
     }
 

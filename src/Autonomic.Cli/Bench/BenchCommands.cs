@@ -16,6 +16,7 @@ public static class BenchCommands
         var bench = new Command("bench", "Benchmarks that compare Autonomic with other process supervisors on this machine.");
         bench.Subcommands.Add(CreateRecovery());
         bench.Subcommands.Add(BusBenchmark.Create());
+        bench.Subcommands.Add(SecurityBenchmark.Create());
         return bench;
     }
 

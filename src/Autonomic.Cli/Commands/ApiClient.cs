@@ -49,6 +49,12 @@ internal sealed class ApiClient : IDisposable
         return await response.Content.ReadAsStringAsync(cancellationToken);
     }
 
+    public async Task<string> DeleteTextAsync(string path, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Delete, path), cancellationToken);
+        return await response.Content.ReadAsStringAsync(cancellationToken);
+    }
+
     public static T Parse<T>(string json) =>
         JsonSerializer.Deserialize<T>(json, JsonDefaults.Options) ?? throw new JsonException($"the API returned null for {typeof(T).Name}");
 

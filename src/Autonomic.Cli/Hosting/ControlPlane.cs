@@ -3,6 +3,7 @@ using Autonomic.Agents.Chaos;
 using Autonomic.Agents.Fleet;
 using Autonomic.Agents.Healing;
 using Autonomic.Agents.Monitoring;
+using Autonomic.Agents.Security;
 using Autonomic.Backends;
 using Autonomic.Backends.Leases;
 using Autonomic.Backends.Runtime;
@@ -41,8 +42,9 @@ public static class AgentRoles
     public const string Healer = "healer";
     public const string Monitor = "monitor";
     public const string EventLog = "event-log";
+    public const string Security = "security";
 
-    public static readonly IReadOnlySet<string> All = new HashSet<string>([Api, Healer, Monitor, EventLog], StringComparer.Ordinal);
+    public static readonly IReadOnlySet<string> All = new HashSet<string>([Api, Healer, Monitor, EventLog, Security], StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -181,6 +183,19 @@ public sealed class ControlPlane : IAsyncDisposable
         {
             services.AddSingleton<MonitorAgent>();
             services.AddHostedService(sp => sp.GetRequiredService<MonitorAgent>());
+        }
+
+        // The security agent needs the document store; without one in this process it is left out.
+        if (services.Any(d => d.ServiceType == typeof(IDocumentStore)))
+        {
+            if (roles.Contains(AgentRoles.Security))
+            {
+                services.AddSecurityAgent(settings.Security with { DryRun = settings.Security.DryRun || settings.DryRun });
+            }
+            else if (serveApi)
+            {
+                services.AddSecurityBlocklist();
+            }
         }
 
         IHost host;

@@ -44,10 +44,25 @@ public static class AccessLogParser
         }
 
         rest = rest[1..];
-        int q = rest.IndexOf('"');
-        if (q < 0)
+        // The request ends at the quote followed by " NNN" (the status): payloads may hold quotes of their own.
+        int q = -1;
+        for (int from = 0; ;)
         {
-            return null;
+            int next = rest[from..].IndexOf('"');
+            if (next < 0)
+            {
+                return null;
+            }
+
+            next += from;
+            var after = rest[(next + 1)..];
+            if (after.Length >= 4 && after[0] == ' ' && char.IsAsciiDigit(after[1]) && char.IsAsciiDigit(after[2]) && char.IsAsciiDigit(after[3]) && (after.Length == 4 || after[4] == ' '))
+            {
+                q = next;
+                break;
+            }
+
+            from = next + 1;
         }
 
         var request = rest[..q];
