@@ -9,6 +9,7 @@ declare -A need=(
   [runsv]=runit
   [s6-svscan]=s6
   [monit]=monit
+  [fail2ban-regex]=fail2ban
 )
 
 missing=()

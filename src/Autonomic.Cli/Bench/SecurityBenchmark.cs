@@ -344,7 +344,7 @@ public static class SecurityBenchmark
     {
         if (inputs.Count == 0)
         {
-            return (0, 0);
+            return (0, 0, 0);
         }
 
         var alerts = new List<SecurityAlert>();

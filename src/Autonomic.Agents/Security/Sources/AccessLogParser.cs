@@ -128,7 +128,12 @@ public static class AccessLogParser
         };
     }
 
-    private static readonly string[] Months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    private static int MonthOf(ReadOnlySpan<char> m) => m switch
+    {
+        "Jan" => 1, "Feb" => 2, "Mar" => 3, "Apr" => 4, "May" => 5, "Jun" => 6,
+        "Jul" => 7, "Aug" => 8, "Sep" => 9, "Oct" => 10, "Nov" => 11, "Dec" => 12,
+        _ => 0,
+    };
 
     /// <summary>dd/Mon/yyyy:HH:mm:ss +zzzz</summary>
     internal static bool TryParseTime(ReadOnlySpan<char> t, out DateTimeOffset time)
@@ -139,7 +144,7 @@ public static class AccessLogParser
             return false;
         }
 
-        int month = Array.IndexOf(Months, t.Slice(3, 3).ToString()) + 1;
+        int month = MonthOf(t.Slice(3, 3));
         if (month == 0 ||
             !int.TryParse(t[..2], NumberStyles.None, CultureInfo.InvariantCulture, out var day) ||
             !int.TryParse(t.Slice(7, 4), NumberStyles.None, CultureInfo.InvariantCulture, out var year) ||
