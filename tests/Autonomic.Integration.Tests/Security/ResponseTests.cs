@@ -168,6 +168,7 @@ public sealed class ResponseTests
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void SecretFile_RefusesFilesOthersCanRead()
     {
         var path = Path.Combine(Directory.CreateTempSubdirectory("autonomic-secret-").FullName, "token");

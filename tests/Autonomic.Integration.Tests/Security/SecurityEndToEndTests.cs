@@ -109,6 +109,18 @@ public sealed class SecurityEndToEndTests : IAsyncLifetime
         using var attacker = ClientFrom(Attacker);
         using var trusted = ClientFrom(Trusted);
 
+        // A first offender warms the path up (JIT, the store's first writes), so the 1 s below measures the agent and
+        // not a cold start.
+        using (var first = ClientFrom(IPAddress.Parse("127.0.0.4")))
+        {
+            for (int i = 0; i < 10; i++)
+            {
+                await first.GetAsync("/api/v1/private");
+            }
+
+            await Eventually.WaitAsync(async () => (await first.GetAsync("/healthz")).StatusCode == HttpStatusCode.Forbidden, TimeSpan.FromSeconds(15), "the warm-up offender blocked");
+        }
+
         for (int i = 0; i < 10; i++)
         {
             Assert.Equal(HttpStatusCode.Unauthorized, (await attacker.GetAsync("/api/v1/private")).StatusCode);
@@ -138,8 +150,8 @@ public sealed class SecurityEndToEndTests : IAsyncLifetime
 
         // The API lists the block with its evidence, and the audit trail has the action.
         var blocks = JsonDocument.Parse(await trusted.GetStringAsync("/api/v1/security/blocks")).RootElement;
-        var block = Assert.Single(blocks.EnumerateArray()).GetProperty("block");
-        Assert.Equal("127.0.0.2", block.GetProperty("ip").GetString());
+        Assert.Contains(blocks.EnumerateArray(), b => b.GetProperty("block").GetProperty("ip").GetString() == "127.0.0.2");
+        Assert.DoesNotContain(blocks.EnumerateArray(), b => b.GetProperty("block").GetProperty("ip").GetString() == "127.0.0.3");
         var audit = JsonDocument.Parse(await trusted.GetStringAsync("/api/v1/audit?agent=security&kind=block")).RootElement;
         Assert.Contains(audit.EnumerateArray(), a => a.GetProperty("subject").GetString() == "127.0.0.2" && a.GetProperty("evidence").GetProperty("line1").GetString()!.Contains("401", StringComparison.Ordinal));
 

@@ -53,7 +53,7 @@ internal static class SecurityData
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (File.Exists(Path.Combine(dir.FullName, "Autonomic.sln")))
+            if (System.IO.File.Exists(Path.Combine(dir.FullName, "Autonomic.sln")))
             {
                 return dir.FullName;
             }

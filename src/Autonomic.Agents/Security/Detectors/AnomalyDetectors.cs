@@ -9,10 +9,10 @@ namespace Autonomic.Agents.Security.Detectors;
 /// <summary>
 /// Per-client behaviour scored by an <see cref="IsolationForest"/>: each client's requests are summed per window
 /// (request rate, error ratio, distinct paths, bytes, hour of day); the first <see cref="BaselineWindows"/> windows
-/// train the forest (seeded, so the same input gives the same verdicts); later windows whose score reaches
-/// <see cref="Threshold"/> raise an <c>anomaly</c> alert.
+/// train the forest (seeded, so the same input gives the same verdicts); a later window raises an <c>anomaly</c> alert
+/// when its score is above both <see cref="Threshold"/> and every baseline window's score.
 /// </summary>
-public sealed class ClientAnomalyDetector(TimeSpan window, int baselineWindows = 30, double threshold = 0.68, int seed = 42)
+public sealed class ClientAnomalyDetector(TimeSpan window, int baselineWindows = 30, double threshold = 0.6, int seed = 42)
 {
     private readonly Dictionary<string, Acc> _current = new(StringComparer.Ordinal);
     private readonly List<double[]> _baseline = [];
@@ -88,7 +88,7 @@ public sealed class ClientAnomalyDetector(TimeSpan window, int baselineWindows =
             }
 
             double score = Forest.Score(x);
-            if (score >= Threshold)
+            if (score > Threshold && score > Forest.MaxTrainingScore)
             {
                 alerts.Add(new SecurityAlert
                 {

@@ -16,6 +16,9 @@ public sealed class IsolationForest
         _c = AveragePathLength(sampleSize);
     }
 
+    /// <summary>The highest score of a training point: a point scoring above it is less normal than all of the baseline.</summary>
+    public double MaxTrainingScore { get; private set; }
+
     private sealed record Tree(int Feature, double Split, Tree? Left, Tree? Right, int Size);
 
     /// <summary>Trains on <paramref name="data"/> (rows of equal length).</summary>
@@ -44,7 +47,9 @@ public sealed class IsolationForest
             forest[t] = Build(data, indices[..psi], 0, maxDepth, random);
         }
 
-        return new IsolationForest(forest, psi);
+        var model = new IsolationForest(forest, psi);
+        model.MaxTrainingScore = data.Max(model.Score);
+        return model;
     }
 
     private static Tree Build(IReadOnlyList<double[]> data, int[] rows, int depth, int maxDepth, Random random)
