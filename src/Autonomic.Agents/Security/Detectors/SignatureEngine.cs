@@ -241,28 +241,28 @@ public sealed class SignatureEngine
                 case "target":
                     return evt.Target is null ? null : decodedTarget ??= Decode(evt.Target);
                 case "path":
-                {
-                    if (evt.Target is null)
                     {
-                        return null;
-                    }
+                        if (evt.Target is null)
+                        {
+                            return null;
+                        }
 
-                    var full = decodedTarget ??= Decode(evt.Target);
-                    int q = full.IndexOf('?', StringComparison.Ordinal);
-                    return q < 0 ? full : full[..q];
-                }
+                        var full = decodedTarget ??= Decode(evt.Target);
+                        int q = full.IndexOf('?', StringComparison.Ordinal);
+                        return q < 0 ? full : full[..q];
+                    }
 
                 case "query":
-                {
-                    if (evt.Target is null)
                     {
-                        return null;
-                    }
+                        if (evt.Target is null)
+                        {
+                            return null;
+                        }
 
-                    var full = decodedTarget ??= Decode(evt.Target);
-                    int q = full.IndexOf('?', StringComparison.Ordinal);
-                    return q < 0 ? null : full[(q + 1)..];
-                }
+                        var full = decodedTarget ??= Decode(evt.Target);
+                        int q = full.IndexOf('?', StringComparison.Ordinal);
+                        return q < 0 ? null : full[(q + 1)..];
+                    }
 
                 case "user_agent":
                     return evt.UserAgent;
