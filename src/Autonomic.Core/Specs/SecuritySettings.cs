@@ -21,4 +21,18 @@ public sealed record SecuritySettings
     public TimeSpan BanMaxTime { get; init; } = TimeSpan.FromDays(7);
     /// <summary>How long an API key stays suspended.</summary>
     public TimeSpan SuspendTime { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Value equality, lists compared element by element (settings read twice from one file are equal).</summary>
+    public bool Equals(SecuritySettings? other) =>
+        other is not null &&
+        Logs.SequenceEqual(other.Logs) &&
+        RuleDirectories.SequenceEqual(other.RuleDirectories) &&
+        Allowlist.SequenceEqual(other.Allowlist) &&
+        DryRun == other.DryRun &&
+        BanTime == other.BanTime &&
+        BanFactor.Equals(other.BanFactor) &&
+        BanMaxTime == other.BanMaxTime &&
+        SuspendTime == other.SuspendTime;
+
+    public override int GetHashCode() => HashCode.Combine(Logs.Count, RuleDirectories.Count, Allowlist.Count, DryRun, BanTime, BanFactor, BanMaxTime, SuspendTime);
 }
