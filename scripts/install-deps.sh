@@ -16,6 +16,7 @@ declare -A need=(
   # s3rver, the S3 server of the object store tests (make tools)
   [node]=nodejs
   [npm]=npm
+  [fail2ban-regex]=fail2ban
 )
 
 missing=()

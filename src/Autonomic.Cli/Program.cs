@@ -51,6 +51,8 @@ namespace Autonomic.Cli
             root.Subcommands.Add(ObjectsCommand.CreateUpload(runner));
             root.Subcommands.Add(ObjectsCommand.Create(runner));
             root.Subcommands.Add(TasksCommand.Create(runner));
+            root.Subcommands.Add(SecurityCommand.Create(runner));
+            root.Subcommands.Add(SecurityCommand.Audit(runner));
 
             root.Subcommands.Add(UpCommand.Create());
             root.Subcommands.Add(UpCommand.CreateValidate());

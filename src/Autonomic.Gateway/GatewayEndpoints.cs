@@ -50,6 +50,7 @@ public static partial class GatewayEndpoints
         Scaling.ScalingEndpoints.MapScalingApi(api);
         Objects.ObjectsEndpoints.MapObjectsApi(api);
         api.MapTasksApi();
+        Security.SecurityEndpoints.MapSecurityApi(api);
         return endpoints;
     }
 

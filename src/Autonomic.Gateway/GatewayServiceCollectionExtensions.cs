@@ -1,4 +1,5 @@
 using Autonomic.Gateway.Dashboard;
+using Autonomic.Gateway.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -35,6 +36,12 @@ public static class GatewayServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseExceptionHandler();
+        // Blocked sources are turned away before anything else is done for them (when a blocklist is configured).
+        if (app.Services.GetService<Autonomic.Core.Abstractions.IBlocklist>() is not null)
+        {
+            app.UseSecurityBlocklist();
+        }
+
         app.UseStatusCodePages();
         app.UseAutonomicDashboard();
         app.UseAuthorization();

@@ -9,7 +9,7 @@ namespace Autonomic.Backends.Fleet;
 internal sealed partial class FleetReader(string file, IReadOnlyDictionary<string, string?> environment, string? extraSearchDirectory)
 {
     private static readonly string[] RootKeys = ["control_plane", "services"];
-    private static readonly string[] ControlPlaneKeys = ["api", "store", "bus", "leases", "log_dir", "log_max_bytes", "log_files", "dry_run", "cost", "objects"];
+    private static readonly string[] ControlPlaneKeys = ["api", "store", "bus", "leases", "log_dir", "log_max_bytes", "log_files", "dry_run", "cost", "objects", "security"];
     private static readonly string[] ServiceKeys =
         ["name", "command", "args", "env", "working_dir", "port", "replicas", "socket_activation", "health", "restart", "limits", "trends", "stop_grace", "scaling", "load_balancer", "lb"];
     private static readonly string[] HealthKeys = ["liveness", "readiness", "startup"];
@@ -133,6 +133,7 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
             DryRun = s.Bool("dry_run") ?? d.DryRun,
             Cost = s.Child("cost", CostKeys) is { } cost ? ReadCost(cost) : d.Cost,
             Objects = s.Child("objects", ObjectsKeys) is { } objects ? ReadObjects(objects) : d.Objects,
+            Security = s.Child("security", SecurityKeys) is { } security ? ReadSecurity(security) : d.Security,
         };
     }
 

@@ -17,6 +17,7 @@ public static class BenchCommands
         bench.Subcommands.Add(CreateRecovery());
         bench.Subcommands.Add(BusBenchmark.Create());
         bench.Subcommands.Add(ScalingBenchmark.Create());
+        bench.Subcommands.Add(SecurityBenchmark.Create());
         return bench;
     }
 

@@ -53,12 +53,19 @@ internal sealed class ApiClient : IDisposable
     {
         using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Delete, path), cancellationToken);
     }
+
     /// <summary>
     /// Sends a request the caller builds (a streamed body, say) and returns the successful response once its headers
     /// have arrived, so the body can be streamed too; failures map as for the other calls.
     /// </summary>
     public Task<HttpResponseMessage> SendStreamingAsync(Func<HttpRequestMessage> request, CancellationToken cancellationToken) =>
         SendAsync(request, cancellationToken, HttpCompletionOption.ResponseHeadersRead);
+
+    public async Task<string> DeleteTextAsync(string path, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Delete, path), cancellationToken);
+        return await response.Content.ReadAsStringAsync(cancellationToken);
+    }
 
     public static T Parse<T>(string json) =>
         JsonSerializer.Deserialize<T>(json, JsonDefaults.Options) ?? throw new JsonException($"the API returned null for {typeof(T).Name}");

@@ -5,6 +5,7 @@ using Autonomic.Agents.Healing;
 using Autonomic.Agents.Monitoring;
 using Autonomic.Agents.Telemetry;
 using Autonomic.Agents.Tasks;
+using Autonomic.Agents.Security;
 using Autonomic.Backends;
 using Autonomic.Backends.Functions;
 using Autonomic.Backends.Leases;
@@ -57,7 +58,9 @@ public static class AgentRoles
     public const string Optimizer = "optimizer";
     public const string Tasks = "tasks";
 
-    public static readonly IReadOnlySet<string> All = new HashSet<string>([Api, Healer, Monitor, EventLog, Scaler, Optimizer, Tasks], StringComparer.Ordinal);
+    public const string Security = "security";
+
+    public static readonly IReadOnlySet<string> All = new HashSet<string>([Api, Healer, Monitor, EventLog, Scaler, Optimizer, Tasks, Security], StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -251,6 +254,19 @@ public sealed class ControlPlane : IAsyncDisposable
             services.AddSingleton(new Agents.Optimization.OptimizerOptions { DryRun = settings.DryRun });
             services.AddSingleton<Agents.Optimization.OptimizerAgent>();
             services.AddHostedService(sp => sp.GetRequiredService<Agents.Optimization.OptimizerAgent>());
+        }
+
+        // The security agent needs the document store; without one in this process it is left out.
+        if (services.Any(d => d.ServiceType == typeof(IDocumentStore)))
+        {
+            if (roles.Contains(AgentRoles.Security))
+            {
+                services.AddSecurityAgent(settings.Security with { DryRun = settings.Security.DryRun || settings.DryRun });
+            }
+            else if (serveApi)
+            {
+                services.AddSecurityBlocklist();
+            }
         }
 
         IHost host;

@@ -187,6 +187,8 @@ public sealed record ControlPlaneSettings
     public CostSettings Cost { get; init; } = new();
     /// <summary>Named object stores served under <c>/api/v1/objects</c>.</summary>
     public ObjectsSettings Objects { get; init; } = new();
+    /// <summary>The security agent's settings (<c>control_plane.security</c>).</summary>
+    public SecuritySettings Security { get; init; } = new();
 }
 
 /// <summary>A fleet file: the control plane's settings and the services it keeps alive.</summary>

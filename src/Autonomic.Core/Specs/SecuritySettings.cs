@@ -1,0 +1,38 @@
+namespace Autonomic.Core.Specs;
+
+/// <summary>One log the security agent follows.</summary>
+/// <param name="Path">The file.</param>
+/// <param name="Format"><c>sshd</c>, <c>access</c> (Apache/nginx common or combined), <c>apache_error</c>, or <c>text</c> (template mining only).</param>
+/// <param name="FromStart">Read the existing content first instead of starting at the end.</param>
+public sealed record SecurityLogSource(string Path, string Format, bool FromStart = false);
+
+/// <summary>The <c>control_plane.security</c> section of the fleet file.</summary>
+public sealed record SecuritySettings
+{
+    public IReadOnlyList<SecurityLogSource> Logs { get; init; } = [];
+    /// <summary>Directories of extra YAML rule files, read after the built-in pack.</summary>
+    public IReadOnlyList<string> RuleDirectories { get; init; } = [];
+    /// <summary>CIDRs (or single addresses) that are never blocked.</summary>
+    public IReadOnlyList<string> Allowlist { get; init; } = ["127.0.0.1/32", "::1/128"];
+    /// <summary>Decide and record responses, but do not enforce them.</summary>
+    public bool DryRun { get; init; }
+    public TimeSpan BanTime { get; init; } = TimeSpan.FromMinutes(10);
+    public double BanFactor { get; init; } = 2;
+    public TimeSpan BanMaxTime { get; init; } = TimeSpan.FromDays(7);
+    /// <summary>How long an API key stays suspended.</summary>
+    public TimeSpan SuspendTime { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Value equality, lists compared element by element (settings read twice from one file are equal).</summary>
+    public bool Equals(SecuritySettings? other) =>
+        other is not null &&
+        Logs.SequenceEqual(other.Logs) &&
+        RuleDirectories.SequenceEqual(other.RuleDirectories) &&
+        Allowlist.SequenceEqual(other.Allowlist) &&
+        DryRun == other.DryRun &&
+        BanTime == other.BanTime &&
+        BanFactor.Equals(other.BanFactor) &&
+        BanMaxTime == other.BanMaxTime &&
+        SuspendTime == other.SuspendTime;
+
+    public override int GetHashCode() => HashCode.Combine(Logs.Count, RuleDirectories.Count, Allowlist.Count, DryRun, BanTime, BanFactor, BanMaxTime, SuspendTime);
+}

@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using Autonomic.Agents.Security;
+using Autonomic.Backends.Bus;
+using Autonomic.Backends.Store;
+using Autonomic.Core.Abstractions;
+using Autonomic.Core.Security;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Autonomic.Integration.Tests.Security;
+
+/// <summary>
+/// A tiny in-memory IDocumentStore: the real implementations are being added on main; until then this stands in
+/// (a fake only because no real one is on this branch yet).
+/// </summary>
+internal sealed class MemoryDocumentStore : IDocumentStore
+{
+    private readonly ConcurrentDictionary<(string, string), StoredDocument> _docs = new();
+    private readonly Lock _gate = new();
+    private long _clock;
+
+    public Task<StoredDocument?> GetDocumentAsync(string collection, string id, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_docs.TryGetValue((collection, id), out var d) ? d : null);
+
+    public Task<IReadOnlyList<StoredDocument>> ListDocumentsAsync(string collection, int limit, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<StoredDocument>>(_docs.Values.Where(d => d.Collection == collection)
+            .OrderByDescending(d => d.UpdatedAt).ThenByDescending(d => d.Version).Take(limit).ToList());
+
+    public Task<long?> PutDocumentAsync(string collection, string id, string json, long? expectedVersion, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            var current = _docs.TryGetValue((collection, id), out var d) ? d : null;
+            if (expectedVersion is { } v && (current?.Version ?? 0) != v)
+            {
+                return Task.FromResult<long?>(null);
+            }
+
+            var next = (current?.Version ?? 0) + 1;
+            _docs[(collection, id)] = new StoredDocument(collection, id, json, next, DateTimeOffset.UnixEpoch.AddTicks(++_clock));
+            return Task.FromResult<long?>(next);
+        }
+    }
+
+    public Task<bool> DeleteDocumentAsync(string collection, string id, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_docs.TryRemove((collection, id), out _));
+}
+
+/// <summary>Where the repository and its tests/data are.</summary>
+internal static class SecurityData
+{
+    private static readonly Lazy<string> Root = new(() =>
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (System.IO.File.Exists(Path.Combine(dir.FullName, "Autonomic.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("no Autonomic.sln above the test output");
+    });
+
+    public static string Dir => Path.Combine(Root.Value, "tests", "data");
+
+    public static string File(params string[] parts) => Path.Combine([Dir, .. parts]);
+
+    public static bool Fail2banInstalled => System.IO.File.Exists("/usr/bin/fail2ban-regex");
+}
+
+/// <summary>A responder over a real SQLite state store, a real in-memory bus and the in-memory document store.</summary>
+internal sealed class ResponderRig : IAsyncDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("autonomic-sec-").FullName;
+
+    private ResponderRig(SecurityOptions options, FakeTimeProvider time, SqliteStateStore state)
+    {
+        Time = time;
+        State = state;
+        Bus = new InMemoryBus(time);
+        Blocklist = new Blocklist(time);
+        Options = options;
+        Responder = new SecurityResponder(Docs, State, Bus, Blocklist, options, time, NullLogger<SecurityResponder>.Instance);
+    }
+
+    public FakeTimeProvider Time { get; }
+    public MemoryDocumentStore Docs { get; } = new();
+    public SqliteStateStore State { get; }
+    public InMemoryBus Bus { get; }
+    public Blocklist Blocklist { get; }
+    public SecurityOptions Options { get; }
+    public SecurityResponder Responder { get; }
+
+    public static async Task<ResponderRig> CreateAsync(SecurityOptions options)
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var dir = Directory.CreateTempSubdirectory("autonomic-sec-db-").FullName;
+        var state = new SqliteStateStore($"sqlite:{Path.Combine(dir, "state.db")}");
+        await state.MigrateAsync();
+        return new ResponderRig(options, time, state);
+    }
+
+    public static SecurityAlert Alert(string ip, string response = "block", string? key = null) => new()
+    {
+        Id = Guid.NewGuid().ToString("N"),
+        Time = DateTimeOffset.UnixEpoch,
+        Rule = "sshd-bruteforce",
+        Class = "brute_force",
+        Severity = Severity.High,
+        SourceIp = ip,
+        KeyId = key,
+        Response = response,
+        Reason = "5 auth_failure events within 600 s",
+        Evidence = [$"Dec 10 06:55:46 LabSZ sshd[24200]: Failed password for root from {ip} port 1 ssh2"],
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        await Bus.DisposeAsync();
+        await State.DisposeAsync();
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
