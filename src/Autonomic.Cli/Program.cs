@@ -42,11 +42,16 @@ namespace Autonomic.Cli
                 return 2;
             });
             var runner = new ClientRunner(context, api);
+            root.Options.Add(runner.ApiKey);
             root.Subcommands.Add(StatusCommand.Create(runner));
             root.Subcommands.Add(IncidentsCommand.Create(runner));
             root.Subcommands.Add(ActionsCommand.Create(runner));
             root.Subcommands.Add(LogsCommand.Create(runner));
             root.Subcommands.Add(ChaosCommand.Create(runner));
+            root.Subcommands.Add(KeysCommand.Create(runner));
+            root.Subcommands.Add(ServicesCommand.Create(runner));
+            root.Subcommands.Add(ServicesCommand.CreateScale(runner));
+            root.Subcommands.Add(ServicesCommand.CreateRestart(runner));
 
             root.Subcommands.Add(UpCommand.Create());
             root.Subcommands.Add(UpCommand.CreateValidate());

@@ -13,6 +13,7 @@ internal sealed class ApiProblemException(int status, string title, string? deta
     : Exception(detail is null ? title : $"{title}: {detail}")
 {
     public int Status { get; } = status;
+    public string? Detail { get; } = detail;
 }
 
 /// <summary>A thin client of the control plane's <c>/api/v1</c> that turns failures into the two exceptions above.</summary>
@@ -21,10 +22,39 @@ internal sealed class ApiClient : IDisposable
     private readonly HttpClient http;
     private readonly string api;
 
-    public ApiClient(string api, TimeSpan timeout)
+    public ApiClient(string api, TimeSpan timeout, string? apiKey = null)
     {
         this.api = api.TrimEnd('/');
         http = new HttpClient { BaseAddress = new Uri(this.api + "/"), Timeout = timeout };
+        if (!string.IsNullOrEmpty(apiKey))
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
+        }
+    }
+
+    public async Task<string> PutJsonAsync(string path, object body, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Put, path)
+        {
+            Content = JsonContent.Create(body, body.GetType(), options: JsonDefaults.Options),
+        }, cancellationToken);
+        return await response.Content.ReadAsStringAsync(cancellationToken);
+    }
+
+    /// <summary>Posts a JSON text as is (a spec file's own text).</summary>
+    public async Task<string> SendJsonTextAsync(HttpMethod method, string path, string json, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => new HttpRequestMessage(method, path)
+        {
+            Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json"),
+        }, cancellationToken);
+        return await response.Content.ReadAsStringAsync(cancellationToken);
+    }
+
+    public async Task<string> DeleteAsync(string path, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Delete, path), cancellationToken);
+        return await response.Content.ReadAsStringAsync(cancellationToken);
     }
 
     /// <summary>The response body as text (raw JSON for the JSON endpoints).</summary>
