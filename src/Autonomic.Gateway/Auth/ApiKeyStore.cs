@@ -20,8 +20,12 @@ public sealed class ApiKeyException(int status, string title, string message) : 
 /// checking a key costs one dictionary lookup and one SHA-256 per request. A cached entry lives
 /// <see cref="GatewayOptions.KeyCacheTtl"/>; a revocation through this process takes effect at once.
 /// </summary>
-public sealed partial class ApiKeyStore(IDocumentStore documents, GatewayOptions options, TimeProvider time, ILogger<ApiKeyStore> logger)
+public sealed partial class ApiKeyStore(IServiceProvider services, GatewayOptions options, TimeProvider time, ILogger<ApiKeyStore> logger)
 {
+    // Resolved on first use, so that a gateway with auth "none" needs no document store.
+    private IDocumentStore documents => field ??= services.GetService(typeof(IDocumentStore)) as IDocumentStore
+        ?? throw new InvalidOperationException("API keys need a document store: register an IDocumentStore, or run with auth 'none'");
+
     public const string Collection = "api_keys";
     private const int MaxKeys = 10_000;
     // Unknown ids are cached too, so that garbage keys do not reach the store; the cache is bounded.

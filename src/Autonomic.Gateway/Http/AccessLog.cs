@@ -37,7 +37,7 @@ public sealed class AccessLog
     /// <summary>Records dropped since start because the queue was full.</summary>
     public long Dropped => Interlocked.Read(ref dropped);
 
-    internal void Write(AccessRecord record) => channel.Writer.TryWrite(record);
+    public void Write(AccessRecord record) => channel.Writer.TryWrite(record);
 
     internal ChannelReader<AccessRecord> Reader => channel.Reader;
 }
