@@ -24,6 +24,8 @@ public static class GatewayServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(options);
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
+        // Registered before the framework's writer, which declines requests that do not accept JSON.
+        services.AddSingleton<Microsoft.AspNetCore.Http.IProblemDetailsWriter, ProblemJsonWriter>();
         services.AddProblemDetails();
         services.AddExceptionHandler<GatewayExceptionHandler>();
         services.AddGatewayAuth(options);
