@@ -114,7 +114,12 @@ public sealed class ControlPlane : IAsyncDisposable
         builder.Logging.ClearProviders();
         if (options.LogFormat == "json")
         {
-            builder.Logging.AddJsonConsole(o => o.UseUtcTimestamp = true);
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.UseUtcTimestamp = true;
+                // The gateway's request id is a scope: it goes on every log line of the request.
+                o.IncludeScopes = true;
+            });
         }
         else
         {
@@ -122,6 +127,7 @@ public sealed class ControlPlane : IAsyncDisposable
             {
                 o.SingleLine = true;
                 o.TimestampFormat = "HH:mm:ss.fff ";
+                o.IncludeScopes = true;
             });
         }
 
