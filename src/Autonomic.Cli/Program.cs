@@ -42,6 +42,7 @@ namespace Autonomic.Cli
                 return 2;
             });
             var runner = new ClientRunner(context, api);
+            root.Options.Add(runner.ApiKey);
             root.Subcommands.Add(StatusCommand.Create(runner));
             root.Subcommands.Add(IncidentsCommand.Create(runner));
             root.Subcommands.Add(ActionsCommand.Create(runner));
@@ -53,6 +54,9 @@ namespace Autonomic.Cli
             root.Subcommands.Add(TasksCommand.Create(runner));
             root.Subcommands.Add(SecurityCommand.Create(runner));
             root.Subcommands.Add(SecurityCommand.Audit(runner));
+            root.Subcommands.Add(KeysCommand.Create(runner));
+            root.Subcommands.Add(ServicesCommand.Create(runner));
+            root.Subcommands.Add(ServicesCommand.CreateRestart(runner));
 
             root.Subcommands.Add(UpCommand.Create());
             root.Subcommands.Add(UpCommand.CreateValidate());
@@ -60,7 +64,7 @@ namespace Autonomic.Cli
             root.Subcommands.Add(Bench.BenchCommands.Create());
             root.Subcommands.Add(DbCommand.Create(context));
             root.Subcommands.Add(DlqCommand.Create());
-            root.Subcommands.Add(ScaleCommand.Create(context));
+            root.Subcommands.Add(ScaleCommand.Create(context, null, runner));
             root.Subcommands.Add(CostCommand.Create(runner));
             root.Subcommands.Add(LoadCommand.Create(context));
             return root;

@@ -8,6 +8,10 @@ using Autonomic.Core.Abstractions;
 using Autonomic.Gateway.Alerts;
 using Autonomic.Core.Model;
 using Autonomic.Gateway.Dashboard;
+using Autonomic.Gateway.Auth;
+using Autonomic.Gateway.Events;
+using Autonomic.Gateway.Http;
+using Autonomic.Gateway.Services;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -30,20 +34,47 @@ public static partial class GatewayEndpoints
     /// <summary>Maps every endpoint; call after <see cref="GatewayServiceCollectionExtensions.AddAutonomicGateway"/>.</summary>
     public static IEndpointRouteBuilder MapAutonomicApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/healthz", () => Results.Text("ok", "text/plain"));
+        endpoints.MapGet("/healthz", () => Results.Text("ok", "text/plain")).AllowAnonymous()
+            .WithName("healthz").WithSummary("Liveness of the control plane: 'ok'").WithTags("health").Produces<string>(contentType: "text/plain");
         endpoints.MapGet("/metrics", (IStateStore store, IServiceProvider services, ILoggerFactory logs, CancellationToken ct) =>
-            Guarded(logs, async () => Results.Text(await MetricsEndpoint.RenderAsync(store, services.GetService<FleetMetrics>(), ct), MetricsEndpoint.ContentType)));
+            Guarded(logs, async () => Results.Text(await MetricsEndpoint.RenderAsync(store, services.GetService<FleetMetrics>(), ct), MetricsEndpoint.ContentType))).AllowAnonymous()
+            .WithName("metrics").WithSummary("The fleet as Prometheus metrics (text format 0.0.4)").WithTags("health")
+            .Produces<string>(contentType: "text/plain").ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        endpoints.MapGatewayOpenApi();
 
-        var api = endpoints.MapGroup("/api/v1");
-        api.MapGet("/status", GetStatusAsync);
+        // Every /api/v1 endpoint needs at least a viewer key; an endpoint asks for more with its own policy.
+        var api = endpoints.MapGroup("/api/v1").RequireAuthorization(AuthPolicies.Viewer);
+        api.MapGet("/status", GetStatusAsync).WithTags("fleet")
+            .WithName("getStatus").WithSummary("Every service with its instances, and the open incident count")
+            .Produces<StatusView>().ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/instances", (IStateStore store, ILoggerFactory logs, CancellationToken ct) =>
-            Guarded(logs, async () => Json(await store.ListInstancesAsync(ct))));
-        api.MapGet("/incidents", ListIncidentsAsync);
-        api.MapGet("/incidents/{id}", GetIncidentAsync);
-        api.MapGet("/actions", ListActionsAsync);
-        api.MapGet("/events", ListEventsAsync);
-        api.MapGet("/logs/{target}", GetLogsAsync);
-        api.MapPost("/chaos", PostChaosAsync);
+            Guarded(logs, async () => Json(await store.ListInstancesAsync(ct)))).WithTags("fleet")
+            .WithName("listInstances").WithSummary("Every instance the control plane knows")
+            .Produces<IReadOnlyList<InstanceRecord>>().ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapGet("/incidents", ListIncidentsAsync).WithTags("incidents")
+            .WithName("listIncidents").WithSummary("Incidents, newest first (limit 1-1000, default 50)")
+            .Produces<IReadOnlyList<Incident>>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapGet("/incidents/{id}", GetIncidentAsync).WithTags("incidents")
+            .WithName("getIncident").WithSummary("One incident with its actions")
+            .Produces<Incident>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapGet("/actions", ListActionsAsync).WithTags("incidents")
+            .WithName("listActions").WithSummary("Agent actions, newest first, optionally of one incident")
+            .Produces<IReadOnlyList<AgentAction>>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapGet("/events", ListEventsAsync).WithTags("events")
+            .WithName("listEvents").WithSummary("The newest events of the event log, oldest first, optionally of one subject")
+            .Produces<IReadOnlyList<CloudEvent>>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapGet("/logs/{target}", GetLogsAsync).WithTags("fleet")
+            .WithName("getLogs").WithSummary("The last lines of an instance's log, or of every instance of a service")
+            .Produces<string>(contentType: "text/plain").ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapPost("/chaos", PostChaosAsync).RequireAuthorization(AuthPolicies.Operator).WithTags("chaos")
+            .WithName("injectFault").WithSummary("Inject a fault (kill, hang, leak, cpu) into an instance")
+            .Accepts<ChaosRequest>("application/json").Produces<FaultResult>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapServicesApi();
+        api.MapKeysApi();
+        api.MapEventStream();
         api.MapAlertmanagerApi();
         api.MapInfoApi();
         Functions.FunctionsEndpoints.MapFunctionsApi(api);

@@ -34,7 +34,8 @@ public sealed class GatewayHost : IAsyncDisposable
 
     /// <summary>
     /// Starts the API on <paramref name="url"/> (a loopback <c>http://</c> URL; port 0 picks a free port) using the
-    /// <see cref="IStateStore"/>, <see cref="IFaultInjector"/>, <see cref="TimeProvider"/> and logging of
+    /// <see cref="IStateStore"/>, <see cref="IFaultInjector"/>, <see cref="IDocumentStore"/> and <see cref="IEventBus"/> (when
+    /// registered), <see cref="TimeProvider"/> and logging of
     /// <paramref name="source"/>, the control plane's provider. Throws <see cref="GatewayStartException"/> when the port is taken.
     /// </summary>
     public static Task<GatewayHost> StartAsync(string url, GatewayOptions options, IServiceProvider source, CancellationToken cancellationToken = default)
@@ -46,6 +47,15 @@ public sealed class GatewayHost : IAsyncDisposable
             // container leaves them alone: the control plane owns and disposes them.
             services.AddSingleton(source.GetRequiredService<IStateStore>());
             services.AddSingleton(source.GetRequiredService<IFaultInjector>());
+            if (source.GetService<IDocumentStore>() is { } documents)
+            {
+                services.AddSingleton(documents);
+            }
+
+            if (source.GetService<IEventBus>() is { } bus)
+            {
+                services.AddSingleton(bus);
+            }
             if (source.GetService<TimeProvider>() is { } time)
             {
                 services.AddSingleton(time);
@@ -109,7 +119,7 @@ public sealed class GatewayHost : IAsyncDisposable
 
     private static Uri ParseLoopback(string url)
     {
-        // The API has no authentication: it must never listen beyond this machine.
+        // Plain HTTP carries the API keys in clear text: the API listens on this machine only (put a TLS proxy in front).
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
         {
             throw new ArgumentException($"the API address must be an http:// URL, not '{url}'", nameof(url));

@@ -13,6 +13,7 @@ internal sealed class ApiProblemException(int status, string title, string? deta
     : Exception(detail is null ? title : $"{title}: {detail}")
 {
     public int Status { get; } = status;
+    public string? Detail { get; } = detail;
 }
 
 /// <summary>A thin client of the control plane's <c>/api/v1</c> that turns failures into the two exceptions above.</summary>
@@ -21,10 +22,39 @@ internal sealed class ApiClient : IDisposable
     private readonly HttpClient http;
     private readonly string api;
 
-    public ApiClient(string api, TimeSpan timeout)
+    public ApiClient(string api, TimeSpan timeout, string? apiKey = null)
     {
         this.api = api.TrimEnd('/');
         http = new HttpClient { BaseAddress = new Uri(this.api + "/"), Timeout = timeout };
+        if (!string.IsNullOrEmpty(apiKey))
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
+        }
+    }
+
+    public async Task<string> PutJsonAsync(string path, object body, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Put, path)
+        {
+            Content = JsonContent.Create(body, body.GetType(), options: JsonDefaults.Options),
+        }, cancellationToken);
+        return await response.Content.ReadAsStringAsync(cancellationToken);
+    }
+
+    /// <summary>Posts a JSON text as is (a spec file's own text).</summary>
+    public async Task<string> SendJsonTextAsync(HttpMethod method, string path, string json, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => new HttpRequestMessage(method, path)
+        {
+            Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json"),
+        }, cancellationToken);
+        return await response.Content.ReadAsStringAsync(cancellationToken);
+    }
+
+    public async Task<string> DeleteAsync(string path, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Delete, path), cancellationToken);
+        return await response.Content.ReadAsStringAsync(cancellationToken);
     }
 
     /// <summary>The response body as text (raw JSON for the JSON endpoints).</summary>
@@ -49,23 +79,12 @@ internal sealed class ApiClient : IDisposable
         return await response.Content.ReadAsStringAsync(cancellationToken);
     }
 
-    public async Task DeleteAsync(string path, CancellationToken cancellationToken)
-    {
-        using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Delete, path), cancellationToken);
-    }
-
     /// <summary>
     /// Sends a request the caller builds (a streamed body, say) and returns the successful response once its headers
     /// have arrived, so the body can be streamed too; failures map as for the other calls.
     /// </summary>
     public Task<HttpResponseMessage> SendStreamingAsync(Func<HttpRequestMessage> request, CancellationToken cancellationToken) =>
         SendAsync(request, cancellationToken, HttpCompletionOption.ResponseHeadersRead);
-
-    public async Task<string> DeleteTextAsync(string path, CancellationToken cancellationToken)
-    {
-        using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Delete, path), cancellationToken);
-        return await response.Content.ReadAsStringAsync(cancellationToken);
-    }
 
     public static T Parse<T>(string json) =>
         JsonSerializer.Deserialize<T>(json, JsonDefaults.Options) ?? throw new JsonException($"the API returned null for {typeof(T).Name}");

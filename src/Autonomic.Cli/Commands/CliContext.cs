@@ -20,6 +20,8 @@ public sealed class CliContext
     public TimeProvider Time { get; init; } = TimeProvider.System;
     /// <summary>How long one API request may take before the control plane counts as not answering.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Where client commands look for an API key when neither --api-key nor AUTONOMIC_API_KEY gives one.</summary>
+    public string KeyFile { get; init; } = KeySource.DefaultFile();
     /// <summary>Pause between polls of <c>logs --follow</c>.</summary>
     public TimeSpan FollowInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 

@@ -11,13 +11,43 @@ internal sealed class ClientRunner(CliContext context, Option<string> api)
 {
     public CliContext Context => context;
 
+    /// <summary>The root's <c>--api-key</c> option (recursive), which every client command reads.</summary>
+    public Option<string?> ApiKey { get; } = new("--api-key")
+    {
+        Description = "API key (ak_...); else env AUTONOMIC_API_KEY, else the file ~/.config/autonomic/key (mode 600)",
+        Recursive = true,
+    };
+
     // Transfers (uploads, downloads) pass Timeout.InfiniteTimeSpan as the per-request timeout.
     public async Task<int> RunAsync(ParseResult parse, Func<ApiClient, Task<int>> body, TimeSpan? timeout = null)
     {
-        using var client = new ApiClient(parse.GetValue(api)!, timeout ?? context.RequestTimeout);
+        string? key;
+        try
+        {
+            key = KeySource.Resolve(parse.GetValue(ApiKey), context.KeyFile);
+        }
+        catch (KeyFileException e)
+        {
+            await context.Error.WriteLineAsync($"error: {e.Message}");
+            return 1;
+        }
+
+        using var client = new ApiClient(parse.GetValue(api)!, timeout ?? context.RequestTimeout, key);
         try
         {
             return await body(client);
+        }
+        catch (ApiProblemException e) when (e.Status == 401)
+        {
+            await context.Error.WriteLineAsync(key is null
+                ? "error: the API needs a key (401): pass --api-key, set AUTONOMIC_API_KEY or write it to ~/.config/autonomic/key (mode 600)"
+                : $"error: the API refused the key (401): {e.Detail ?? "unknown, wrong or revoked"}");
+            return 1;
+        }
+        catch (ApiProblemException e) when (e.Status == 403)
+        {
+            await context.Error.WriteLineAsync($"error: this key may not do that (403): {e.Detail ?? "its role is too low"}");
+            return 1;
         }
         catch (ControlPlaneUnreachableException e)
         {

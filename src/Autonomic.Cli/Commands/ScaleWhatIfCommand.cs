@@ -13,9 +13,12 @@ namespace Autonomic.Cli.Commands;
 public static class ScaleCommand
 {
     /// <summary>
-    /// The <c>scale</c> command with its <c>what-if</c> subcommand. <paramref name="input"/> gives stdin (the context's by default).
+    /// The <c>scale</c> command: <c>scale SERVICE N</c> (through the API, when the CLI builds it with a client runner) and
+    /// its <c>what-if</c> subcommand. <paramref name="input"/> gives stdin (the context's by default).
     /// </summary>
-    public static Command Create(CliContext context, Func<TextReader>? input = null)
+    public static Command Create(CliContext context, Func<TextReader>? input = null) => Create(context, input, null);
+
+    internal static Command Create(CliContext context, Func<TextReader>? input, ClientRunner? runner)
     {
         ArgumentNullException.ThrowIfNull(context);
         input ??= () => context.In;
@@ -28,7 +31,13 @@ public static class ScaleCommand
             return code;
         });
 
-        // MERGE HOOK: `autonomic scale SERVICE N` (the API client's form) joins this command as its arguments and action.
+        if (runner is not null)
+        {
+            var scaleService = ServicesCommand.CreateScale(runner);
+            scaleService.Subcommands.Add(whatIf);
+            return scaleService;
+        }
+
         var scale = new Command("scale", "Scaling tools: what-if") { whatIf };
         scale.SetAction(parse =>
         {

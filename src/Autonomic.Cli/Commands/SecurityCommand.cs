@@ -106,7 +106,7 @@ internal static class SecurityCommand
         command.SetAction((parse, ct) => runner.RunAsync(parse, async client =>
         {
             var address = parse.GetValue(ip)!;
-            await client.DeleteTextAsync($"api/v1/security/blocks/{Uri.EscapeDataString(address)}", ct);
+            await client.DeleteAsync($"api/v1/security/blocks/{Uri.EscapeDataString(address)}", ct);
             await runner.Context.Out.WriteLineAsync($"unblocked {address}");
             return 0;
         }));

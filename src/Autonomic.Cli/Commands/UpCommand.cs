@@ -20,7 +20,8 @@ public static class UpCommand
         var demo = new Option<bool>("--demo") { Description = "Run the demo fleet (examples/demo.yaml, or the built-in copy) and print what to try next" };
         var leave = new Option<bool>("--leave-running") { Description = "On exit leave the instances running; the next 'autonomic up' re-adopts them" };
         var logging = LogOptions.Create();
-        var command = new Command("up", "Start the control plane and keep the fleet alive (Ctrl-C stops it)") { file, demo, leave, logging.Format, logging.Quiet };
+        var auth = AuthOption();
+        var command = new Command("up", "Start the control plane and keep the fleet alive (Ctrl-C stops it)") { file, demo, leave, logging.Format, logging.Quiet, auth };
         command.SetAction(async (result, ct) =>
         {
             var fleet = LoadOrReport(result.GetValue(file), result.GetValue(demo));
@@ -35,7 +36,13 @@ public static class UpCommand
                 return 1;
             }
 
-            var plane = await StartOrReportAsync(fleet, logging.Apply(result, new ControlPlaneOptions { LeaveRunning = result.GetValue(leave), Demo = result.GetValue(demo) }), ct).ConfigureAwait(false);
+            var plane = await StartOrReportAsync(fleet, logging.Apply(result, new ControlPlaneOptions
+            {
+                LeaveRunning = result.GetValue(leave),
+                Demo = result.GetValue(demo),
+                Auth = result.GetValue(auth)!,
+                AnnounceBootstrapKey = AnnounceKey,
+            }), ct).ConfigureAwait(false);
             if (plane is null)
             {
                 return 1;
@@ -72,6 +79,7 @@ public static class UpCommand
         name.AcceptOnlyFromAmong([.. AgentRoles.All]);
         var file = FileOption();
         var logging = LogOptions.Create();
+        var auth = AuthOption();
         var metrics = new Option<string?>("--metrics")
         {
             Description = "Serve this agent's Prometheus /metrics on this URL, e.g. http://127.0.0.1:9464 (env AUTONOMIC_METRICS; the api agent serves them on its own port)",
@@ -86,7 +94,7 @@ public static class UpCommand
         });
         var command = new Command("agent", "Run one agent in this process; the agents meet over the bus, the store and the lease backend (use amqp://, postgres:// and redis://)")
         {
-            name, file, logging.Format, logging.Quiet, metrics,
+            name, file, logging.Format, logging.Quiet, auth, metrics,
         };
         command.SetAction(async (result, ct) =>
         {
@@ -102,7 +110,7 @@ public static class UpCommand
                 await Console.Error.WriteLineAsync($"warning: the bus is {fleet.Settings.Bus}, which does not cross processes; set control_plane.bus or AUTONOMIC_BUS to an amqp:// URL so the agents can talk").ConfigureAwait(false);
             }
 
-            var plane = await StartOrReportAsync(fleet, logging.Apply(result, new ControlPlaneOptions { Roles = new HashSet<string>([role], StringComparer.Ordinal), MetricsUrl = result.GetValue(metrics) }), ct).ConfigureAwait(false);
+            var plane = await StartOrReportAsync(fleet, logging.Apply(result, new ControlPlaneOptions { Roles = new HashSet<string>([role], StringComparer.Ordinal), Auth = result.GetValue(auth)!, AnnounceBootstrapKey = AnnounceKey, MetricsUrl = result.GetValue(metrics) }), ct).ConfigureAwait(false);
             if (plane is null)
             {
                 return 1;
@@ -189,6 +197,29 @@ public static class UpCommand
             MinimumLevel = result.GetValue(Quiet) ? LogLevel.Warning : LogLevel.Information,
         };
     }
+
+    private static Option<string> AuthOption()
+    {
+        var auth = new Option<string>("--auth")
+        {
+            Description = "API authentication: keys (default) or none (anyone who reaches the API is an admin; local experiments only) (env AUTONOMIC_AUTH)",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("AUTONOMIC_AUTH") is { Length: > 0 } env ? env : Gateway.AuthModes.Keys,
+        };
+        auth.AcceptOnlyFromAmong(Gateway.AuthModes.Keys, Gateway.AuthModes.None);
+        return auth;
+    }
+
+    /// <summary>Shows a generated admin key on the console, once; it is never written to the log.</summary>
+    private static void AnnounceKey(string key) => Console.Error.WriteLine($"""
+
+        autonomic: no admin API key existed, so one was created. It is shown this once; keep it safe:
+
+            {key}
+
+        Use it with: export AUTONOMIC_API_KEY={key}
+        (or save it in ~/.config/autonomic/key with mode 600), then create narrower keys: autonomic keys create --name ci --role operator
+
+        """);
 
     private static Option<string?> FileOption() => new("--file", "-f") { Description = $"Fleet file (default: {DefaultFile} in the current directory)" };
 

@@ -11,6 +11,7 @@ using Autonomic.Backends.Functions;
 using Autonomic.Backends.Leases;
 using Autonomic.Backends.Objects;
 using Autonomic.Backends.Runtime;
+using Autonomic.Backends.Store;
 using Autonomic.Core.Abstractions;
 using Autonomic.Core.Model;
 using Autonomic.Core.Specs;
@@ -22,6 +23,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -45,6 +47,10 @@ public sealed record ControlPlaneOptions
     public string? MetricsUrl { get; init; }
     /// <summary>Runs the demo fleet: the dashboard shows its chaos panel.</summary>
     public bool Demo { get; init; }
+    /// <summary>API authentication: <c>keys</c> (default) or <c>none</c> (local experiments only).</summary>
+    public string Auth { get; init; } = AuthModes.Keys;
+    /// <summary>Shows a generated admin key once (on the console; never in the log).</summary>
+    public Action<string>? AnnounceBootstrapKey { get; init; }
 }
 
 /// <summary>The agents a control-plane process can run: all of them (<c>autonomic up</c>) or one each (<c>autonomic agent NAME</c>).</summary>
@@ -139,6 +145,7 @@ public sealed class ControlPlane : IAsyncDisposable
             {
                 o.SingleLine = true;
                 o.TimestampFormat = "HH:mm:ss.fff ";
+                o.IncludeScopes = true;
             });
         }
 
@@ -283,7 +290,13 @@ public sealed class ControlPlane : IAsyncDisposable
             services.AddSingleton<IFaultInjector>(sp => new FaultInjector(
                 sp.GetRequiredService<InstanceRegistry>(), sp.GetRequiredService<IProcessRuntime>(), sp.GetRequiredService<IStateStore>(), time,
                 new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) }));
-            services.AddAutonomicGateway(new GatewayOptions { LogDirectory = settings.LogDirectory });
+            services.AddAutonomicGateway(new GatewayOptions
+            {
+                LogDirectory = settings.LogDirectory,
+                Auth = options.Auth,
+                BootstrapKey = BootstrapKey(),
+                AnnounceBootstrapKey = options.AnnounceBootstrapKey,
+            });
             services.AddAutonomicDashboard(new DashboardOptions { Demo = options.Demo });
             var app = web.Build();
             app.UseAutonomicGateway();
@@ -337,6 +350,11 @@ public sealed class ControlPlane : IAsyncDisposable
             });
         }
     }
+    /// <summary>The admin key from AUTONOMIC_BOOTSTRAP_KEY, or from the file AUTONOMIC_BOOTSTRAP_KEY_FILE names.</summary>
+    private static string? BootstrapKey() =>
+        Environment.GetEnvironmentVariable("AUTONOMIC_BOOTSTRAP_KEY") is { Length: > 0 } key ? key.Trim()
+        : Environment.GetEnvironmentVariable("AUTONOMIC_BOOTSTRAP_KEY_FILE") is { Length: > 0 } file ? File.ReadAllText(file).Trim()
+        : null;
 
     /// <summary>Starts the API and the agents. A taken API port is reported with the port.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
@@ -411,7 +429,7 @@ internal sealed class StoreInstanceFeed(IStateStore store, FleetSpec fleet, Inst
     }
 }
 
-/// <summary>Appends every event but metric samples to the store's event log (the samples are too many to keep).</summary>
+/// <summary>Appends every event but metric samples and gateway access records to the store's event log (they are too many to keep).</summary>
 internal sealed class EventLogRecorder(IEventBus bus, IStateStore store) : IHostedService
 {
     private IAsyncDisposable? _subscription;
@@ -419,7 +437,7 @@ internal sealed class EventLogRecorder(IEventBus bus, IStateStore store) : IHost
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _subscription = bus.Subscribe("#", "event-log", (evt, ct) =>
-            evt.Type == EventTypes.MetricSample ? Task.CompletedTask : store.AppendEventAsync(evt, ct));
+            evt.Type is EventTypes.MetricSample or EventTypes.GatewayAccess ? Task.CompletedTask : store.AppendEventAsync(evt, ct));
         return Task.CompletedTask;
     }
 

@@ -16,6 +16,7 @@ public sealed class GatewayFixture : IAsyncLifetime
 
     internal IStateStore Store { get; } = CreateStore();
     internal RecordingFaultInjector Injector { get; } = new();
+    internal Autonomic.Backends.Bus.InMemoryBus Bus { get; } = new();
     public string LogDirectory => Path.Combine(root, "logs");
     public string Root => root;
     public Uri Address => host!.Address;
@@ -30,10 +31,12 @@ public sealed class GatewayFixture : IAsyncLifetime
         Directory.CreateDirectory(LogDirectory);
         await Store.MigrateAsync();
         await SeedAsync();
-        host = await GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions { LogDirectory = LogDirectory }, services =>
+        // Authentication is covered by ApiAuthTests; these tests are about the endpoints themselves.
+        host = await GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions { LogDirectory = LogDirectory, Auth = AuthModes.None }, services =>
         {
             services.AddSingleton(Store);
             services.AddSingleton<IFaultInjector>(Injector);
+            services.AddSingleton<IEventBus>(Bus);
         });
         Http = new HttpClient { BaseAddress = host.Address };
     }
@@ -47,6 +50,7 @@ public sealed class GatewayFixture : IAsyncLifetime
         }
 
         await Store.DisposeAsync();
+        await Bus.DisposeAsync();
         Directory.Delete(root, recursive: true);
     }
 

@@ -14,6 +14,8 @@ internal sealed class AutonomicSystem(ServiceSetup setup, int apiPort, bool sock
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(2) };
+    // The control plane under test starts with this admin key, and the benchmark reads its API with it.
+    private readonly string _key = Gateway.Auth.ApiKeyFormat.Generate().Key;
 
     private string Api => $"http://127.0.0.1:{apiPort.ToString(CultureInfo.InvariantCulture)}";
 
@@ -32,7 +34,9 @@ internal sealed class AutonomicSystem(ServiceSetup setup, int apiPort, bool sock
             ["AUTONOMIC_STORE"] = $"sqlite:{Path.Combine(d, "state.db")}",
             ["AUTONOMIC_LOG_DIR"] = Path.Combine(d, "logs"),
             ["AUTONOMIC_API"] = Api,
+            ["AUTONOMIC_BOOTSTRAP_KEY"] = _key,
         };
+        _http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _key);
         Daemon = ChildProcess.Start(file, [.. prefix, "up", "-f", fleet], d, env);
         var up = await Poll.UntilAsync(
             async () => Daemon.HasExited || await ApiHealthyAsync(ct),
