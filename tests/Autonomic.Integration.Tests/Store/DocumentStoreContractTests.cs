@@ -175,3 +175,42 @@ public sealed class InMemoryDocumentStoreTests : DocumentStoreContract
         Assert.Null(await Store.GetDocumentAsync("c", "x"));
     }
 }
+
+/// <summary>The contract against the SQLite state store's documents table.</summary>
+public sealed class SqliteDocumentStoreTests : DocumentStoreContract
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("autonomic-docs-").FullName;
+
+    protected override async Task<IDocumentStore> CreateStoreAsync()
+    {
+        var store = new SqliteStateStore($"sqlite:{Path.Combine(_dir, "state.db")}");
+        await store.MigrateAsync();
+        return store;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+}
+
+/// <summary>The contract against the PostgreSQL state store's documents table (a real server: scripts/services/postgres.sh).</summary>
+public sealed class PostgresDocumentStoreTests : DocumentStoreContract
+{
+    private readonly Postgres.PostgresTestDatabase _database = new();
+
+    protected override async Task<IDocumentStore> CreateStoreAsync()
+    {
+        await _database.CreateAsync();
+        var store = new Backends.Store.Postgres.PostgresStateStore(_database.Url);
+        await store.MigrateAsync();
+        return store;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await _database.DisposeAsync();
+    }
+}
