@@ -22,7 +22,7 @@ public class BenchApiSmokeTests
             Assert.Equal(0, exit);
             using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(json));
             var rows = doc.RootElement.GetProperty("rows").EnumerateArray().ToDictionary(r => r.GetProperty("case").GetString()!);
-            Assert.Equal(["read", "read_info", "read_healthz", "invoke_warm", "invoke_cold"], rows.Keys);
+            Assert.Equal(["read", "read_instances", "read_healthz", "invoke_warm", "invoke_cold"], rows.Keys);
             foreach (var row in rows.Values)
             {
                 Assert.True(row.GetProperty("requests_per_s").GetDouble() > 0, row.ToString());
@@ -31,7 +31,7 @@ public class BenchApiSmokeTests
                 Assert.Equal(0, row.GetProperty("errors").GetInt64());
             }
 
-            Assert.Equal("GET /api/v1/instances", rows["read"].GetProperty("endpoint").GetString());
+            Assert.Equal("GET /api/v1/info", rows["read"].GetProperty("endpoint").GetString());
             Assert.True(rows["read"].GetProperty("peer_requests_per_s").GetDouble() > 0);
             Assert.True(rows["read"].GetProperty("ratio_to_peer").GetDouble() > 0);
             Assert.Equal(20, rows["invoke_warm"].GetProperty("requests").GetInt64());
@@ -40,7 +40,7 @@ public class BenchApiSmokeTests
             Assert.InRange(overhead, 0, rows["invoke_warm"].GetProperty("latency_ms_p50").GetDouble());
             // A cold invocation starts a worker process, so it is slower than a warm one.
             Assert.True(rows["invoke_cold"].GetProperty("latency_ms_p50").GetDouble() > rows["invoke_warm"].GetProperty("latency_ms_p50").GetDouble());
-            Assert.Contains("| read | `GET /api/v1/instances` |", await File.ReadAllTextAsync(md), StringComparison.Ordinal);
+            Assert.Contains("| read | `GET /api/v1/info` |", await File.ReadAllTextAsync(md), StringComparison.Ordinal);
         }
         finally
         {
