@@ -18,6 +18,7 @@ public static class BenchCommands
         bench.Subcommands.Add(BusBenchmark.Create());
         bench.Subcommands.Add(ScalingBenchmark.Create());
         bench.Subcommands.Add(SecurityBenchmark.Create());
+        bench.Subcommands.Add(ApiBenchmark.Create());
         return bench;
     }
 

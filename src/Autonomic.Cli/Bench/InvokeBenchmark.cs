@@ -32,6 +32,8 @@ public sealed record InvokeBenchOptions
     public int WarmInvocations { get; init; } = 200;
     public int ColdInvocations { get; init; } = 10;
     public Uri? BaseUrl { get; init; }
+    /// <summary>The API key sent with every request (an operator key or better), when the API asks for one.</summary>
+    public string? ApiKey { get; init; }
     /// <summary><c>csharp</c> (Roslyn-compiled, function host) and/or <c>exec</c> (a Python line-protocol loop).</summary>
     public IReadOnlyList<string> Kinds { get; init; } = [FunctionKinds.CSharp, FunctionKinds.Exec];
 }
@@ -137,6 +139,11 @@ public static class InvokeBenchmark
     {
         ArgumentNullException.ThrowIfNull(options);
         using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(60) };
+        if (options.ApiKey is { } key)
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        }
+
         var rows = new List<InvokeBenchRow>();
         foreach (var kind in options.Kinds)
         {
