@@ -51,6 +51,8 @@ public sealed record ControlPlaneOptions
     public string Auth { get; init; } = AuthModes.Keys;
     /// <summary>Shows a generated admin key once (on the console; never in the log).</summary>
     public Action<string>? AnnounceBootstrapKey { get; init; }
+    /// <summary>The admin key to create when none is stored; else AUTONOMIC_BOOTSTRAP_KEY(_FILE), else a generated one.</summary>
+    public string? BootstrapKey { get; init; }
 }
 
 /// <summary>The agents a control-plane process can run: all of them (<c>autonomic up</c>) or one each (<c>autonomic agent NAME</c>).</summary>
@@ -294,7 +296,7 @@ public sealed class ControlPlane : IAsyncDisposable
             {
                 LogDirectory = settings.LogDirectory,
                 Auth = options.Auth,
-                BootstrapKey = BootstrapKey(),
+                BootstrapKey = options.BootstrapKey ?? BootstrapKey(),
                 AnnounceBootstrapKey = options.AnnounceBootstrapKey,
             });
             services.AddAutonomicDashboard(new DashboardOptions { Demo = options.Demo });

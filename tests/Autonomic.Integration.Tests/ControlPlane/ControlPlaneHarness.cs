@@ -32,6 +32,9 @@ public sealed class ControlPlaneHarness : IAsyncDisposable
     public const string RunMarker = "AUTONOMIC_TEST_RUN";
 
     public string RunId { get; } = Guid.NewGuid().ToString("N");
+
+    /// <summary>The admin API key every control plane of this harness starts with.</summary>
+    public string AdminKey { get; } = global::Autonomic.Gateway.Auth.ApiKeyFormat.Generate().Key;
     public global::Autonomic.Cli.Hosting.ControlPlane Plane => _planes[^1];
     public InstanceRegistry Registry => Plane.Services.GetRequiredService<InstanceRegistry>();
     public IStateStore Store => Plane.Services.GetRequiredService<IStateStore>();
@@ -61,7 +64,7 @@ public sealed class ControlPlaneHarness : IAsyncDisposable
 
     public async Task StartAsync(FleetSpec fleet, bool leaveRunning = false)
     {
-        var plane = await global::Autonomic.Cli.Hosting.ControlPlane.CreateAsync(fleet, new ControlPlaneOptions { LeaveRunning = leaveRunning, MinimumLevel = LogLevel.Warning, Monitor = new Agents.Monitoring.MonitorOptions { SampleInterval = TimeSpan.FromMilliseconds(200) } });
+        var plane = await global::Autonomic.Cli.Hosting.ControlPlane.CreateAsync(fleet, new ControlPlaneOptions { BootstrapKey = AdminKey, LeaveRunning = leaveRunning, MinimumLevel = LogLevel.Warning, Monitor = new Agents.Monitoring.MonitorOptions { SampleInterval = TimeSpan.FromMilliseconds(200) } });
         _planes.Add(plane);
         await plane.StartAsync();
         await plane.Adopted.WaitAsync(TimeSpan.FromSeconds(20));

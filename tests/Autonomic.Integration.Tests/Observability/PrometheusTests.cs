@@ -131,7 +131,10 @@ public sealed partial class PrometheusTests
             route: {"{"}receiver: autonomic, group_wait: 0s, group_interval: 1s, repeat_interval: 1h{"}"}
             receivers:
               - name: autonomic
-                webhook_configs: [{"{"}url: 'http://127.0.0.1:{h.ApiPort}/api/v1/alerts/alertmanager', send_resolved: true{"}"}]
+                webhook_configs:
+                  - url: 'http://127.0.0.1:{h.ApiPort}/api/v1/alerts/alertmanager'
+                    send_resolved: true
+                    http_config: {"{"}authorization: {"{"}type: Bearer, credentials: '{h.AdminKey}'{"}"}{"}"}
             """);
         using var prometheus = Tools.Start("prometheus", [$"--config.file={dir}/prometheus.yml", $"--storage.tsdb.path={dir}/data", $"--web.listen-address=127.0.0.1:{promPort}"], Path.Combine(dir, "prometheus.log"));
         using var alertmanager = Tools.Start("prometheus-alertmanager", [$"--config.file={dir}/alertmanager.yml", $"--storage.path={dir}/am", $"--web.listen-address=127.0.0.1:{amPort}", "--cluster.listen-address="], Path.Combine(dir, "alertmanager.log"));
