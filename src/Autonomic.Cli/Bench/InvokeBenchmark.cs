@@ -67,7 +67,7 @@ public static class InvokeBenchmark
     {
         ArgumentNullException.ThrowIfNull(options);
         var root = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "autonomic-bench-fn-" + Guid.NewGuid().ToString("N"));
-        var service = new FunctionService(new MemoryDocuments(), new FunctionsOptions
+        var service = new FunctionService(new Autonomic.Backends.Store.InMemoryDocumentStore(), new FunctionsOptions
         {
             Directory = System.IO.Path.Combine(root, "functions"),
             LogDirectory = System.IO.Path.Combine(root, "logs"),
@@ -239,35 +239,4 @@ public static class InvokeBenchmark
     }
 
     private static string Num(double? v) => v is { } x ? x.ToString("0.###", CultureInfo.InvariantCulture) : "-";
-
-    /// <summary>The benchmark's own throw-away metadata store (nothing outlives the run).</summary>
-    private sealed class MemoryDocuments : IDocumentStore
-    {
-        private readonly ConcurrentDictionary<(string, string), StoredDocument> _docs = new();
-        private readonly Lock _lock = new();
-
-        public Task<StoredDocument?> GetDocumentAsync(string collection, string id, CancellationToken cancellationToken = default) =>
-            Task.FromResult(_docs.TryGetValue((collection, id), out var d) ? d : null);
-
-        public Task<IReadOnlyList<StoredDocument>> ListDocumentsAsync(string collection, int limit, CancellationToken cancellationToken = default) =>
-            Task.FromResult<IReadOnlyList<StoredDocument>>([.. _docs.Values.Where(d => d.Collection == collection).Take(limit)]);
-
-        public Task<long?> PutDocumentAsync(string collection, string id, string json, long? expectedVersion, CancellationToken cancellationToken = default)
-        {
-            lock (_lock)
-            {
-                var current = _docs.TryGetValue((collection, id), out var d) ? d.Version : 0;
-                if (expectedVersion is { } e && e != current)
-                {
-                    return Task.FromResult<long?>(null);
-                }
-
-                _docs[(collection, id)] = new StoredDocument(collection, id, json, current + 1, TimeProvider.System.GetUtcNow());
-                return Task.FromResult<long?>(current + 1);
-            }
-        }
-
-        public Task<bool> DeleteDocumentAsync(string collection, string id, CancellationToken cancellationToken = default) =>
-            Task.FromResult(_docs.TryRemove((collection, id), out _));
-    }
 }

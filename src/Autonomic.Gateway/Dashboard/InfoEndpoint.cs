@@ -1,5 +1,4 @@
 using System.Reflection;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -29,13 +28,11 @@ public static class InfoEndpoint
         return api;
     }
 
-    private static async Task<IResult> GetInfoAsync(HttpContext context, CancellationToken cancellationToken)
+    private static IResult GetInfoAsync(HttpContext context)
     {
         var options = context.RequestServices.GetService<DashboardOptions>();
-        // Keys are required exactly when an authentication scheme is registered: that is what the auth setup adds.
-        var schemes = context.RequestServices.GetService<IAuthenticationSchemeProvider>();
-        cancellationToken.ThrowIfCancellationRequested();
-        var scheme = schemes is null ? null : await schemes.GetDefaultAuthenticateSchemeAsync();
-        return Results.Json(new ServerInfo(Version, options?.Demo ?? false, scheme is null ? "none" : "keys"), Core.Model.JsonDefaults.Options);
+        // The gateway's own setting says whether requests need a key.
+        var auth = context.RequestServices.GetService<GatewayOptions>()?.Auth ?? AuthModes.Keys;
+        return Results.Json(new ServerInfo(Version, options?.Demo ?? false, auth == AuthModes.None ? "none" : "keys"), Core.Model.JsonDefaults.Options);
     }
 }

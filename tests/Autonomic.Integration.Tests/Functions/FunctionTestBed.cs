@@ -1,3 +1,4 @@
+using Autonomic.Backends.Store;
 using Autonomic.Backends.Functions;
 using Autonomic.Core.Abstractions;
 

@@ -1,3 +1,4 @@
+using Autonomic.Backends.Store;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -26,7 +27,7 @@ public sealed class FunctionsApiFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await store.MigrateAsync();
-        host = await GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions { LogDirectory = Path.Combine(root, "logs") }, services =>
+        host = await GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions { Auth = global::Autonomic.Gateway.AuthModes.None, LogDirectory = Path.Combine(root, "logs") }, services =>
         {
             services.AddSingleton(store);
             services.AddSingleton<IFaultInjector>(new RecordingFaultInjector());

@@ -21,7 +21,7 @@ public sealed class DashboardServingTests : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(root, "index.html"), "<!doctype html><title>Autonomic</title><div id=root></div>");
         await File.WriteAllTextAsync(Path.Combine(root, "assets", "index-abc123.js"), "console.log('app');");
         await store.MigrateAsync();
-        host = await GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions { LogDirectory = root }, services =>
+        host = await GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions { Auth = global::Autonomic.Gateway.AuthModes.None, LogDirectory = root }, services =>
         {
             services.AddSingleton(store);
             services.AddSingleton<IFaultInjector>(new RecordingFaultInjector());
@@ -118,7 +118,7 @@ public sealed class DashboardNotBuiltTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await store.MigrateAsync();
-        host = await GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions(), services =>
+        host = await GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions { Auth = global::Autonomic.Gateway.AuthModes.None }, services =>
         {
             services.AddSingleton(store);
             services.AddSingleton<IFaultInjector>(new RecordingFaultInjector());

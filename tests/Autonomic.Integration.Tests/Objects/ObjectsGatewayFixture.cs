@@ -40,7 +40,7 @@ public sealed class ObjectsGatewayFixture : IAsyncLifetime
 
     /// <summary>A gateway over <paramref name="stores"/> (which the caller keeps and disposes).</summary>
     public Task<GatewayHost> StartGatewayAsync(ObjectStores stores) =>
-        GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions { LogDirectory = Path.Combine(_root, "logs") }, services =>
+        GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions { Auth = global::Autonomic.Gateway.AuthModes.None, LogDirectory = Path.Combine(_root, "logs") }, services =>
         {
             services.AddSingleton(_state);
             services.AddSingleton<Autonomic.Core.Abstractions.IFaultInjector>(new RecordingFaultInjector());

@@ -109,7 +109,7 @@ public sealed class ScalingAgentTests : IAsyncLifetime
             Assert.StartsWith("2 -> 6 replicas:", action.Reason, StringComparison.Ordinal);
 
             // The API shows the last decision with its reason, from the agent of this process.
-            await using var gateway = await GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions { LogDirectory = _dir }, services =>
+            await using var gateway = await GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions { Auth = global::Autonomic.Gateway.AuthModes.None, LogDirectory = _dir }, services =>
             {
                 services.AddSingleton(_store);
                 services.AddSingleton<IFaultInjector>(new Gateway.RecordingFaultInjector());
@@ -177,7 +177,7 @@ public sealed class ScalingAgentTests : IAsyncLifetime
             Status = ActionStatus.Succeeded,
             CreatedAt = now,
         });
-        await using var gateway = await GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions { LogDirectory = _dir }, services =>
+        await using var gateway = await GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions { Auth = global::Autonomic.Gateway.AuthModes.None, LogDirectory = _dir }, services =>
         {
             services.AddSingleton(_store);
             services.AddSingleton<IFaultInjector>(new Gateway.RecordingFaultInjector());
@@ -239,7 +239,7 @@ public sealed class ScalingAgentTests : IAsyncLifetime
             // The cost command renders the report.
             using var output = new StringWriter();
             using var error = new StringWriter();
-            await using var gateway = await GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions { LogDirectory = _dir }, services =>
+            await using var gateway = await GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions { Auth = global::Autonomic.Gateway.AuthModes.None, LogDirectory = _dir }, services =>
             {
                 services.AddSingleton(_store);
                 services.AddSingleton<IFaultInjector>(new Gateway.RecordingFaultInjector());

@@ -42,11 +42,11 @@ public sealed class SecurityEndToEndTests : IAsyncLifetime
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IEventBus>(new InMemoryBus(TimeProvider.System));
-        services.AddSingleton<IDocumentStore>(new MemoryDocumentStore());
+        services.AddSingleton<IDocumentStore>(new Autonomic.Backends.Store.InMemoryDocumentStore());
         var state = new SqliteStateStore($"sqlite:{Path.Combine(_dir, "state.db")}");
         await state.MigrateAsync();
         services.AddSingleton<IStateStore>(state);
-        services.AddAutonomicGateway(new GatewayOptions { LogDirectory = _dir });
+        services.AddAutonomicGateway(new GatewayOptions { Auth = global::Autonomic.Gateway.AuthModes.None, LogDirectory = _dir });
         services.AddSingleton<IFaultInjector>(new Autonomic.Integration.Tests.Gateway.RecordingFaultInjector());
         services.AddSecurityAgent(new SecuritySettings
         {

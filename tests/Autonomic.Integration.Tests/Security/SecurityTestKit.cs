@@ -9,43 +9,6 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Autonomic.Integration.Tests.Security;
 
-/// <summary>
-/// A tiny in-memory IDocumentStore: the real implementations are being added on main; until then this stands in
-/// (a fake only because no real one is on this branch yet).
-/// </summary>
-internal sealed class MemoryDocumentStore : IDocumentStore
-{
-    private readonly ConcurrentDictionary<(string, string), StoredDocument> _docs = new();
-    private readonly Lock _gate = new();
-    private long _clock;
-
-    public Task<StoredDocument?> GetDocumentAsync(string collection, string id, CancellationToken cancellationToken = default) =>
-        Task.FromResult(_docs.TryGetValue((collection, id), out var d) ? d : null);
-
-    public Task<IReadOnlyList<StoredDocument>> ListDocumentsAsync(string collection, int limit, CancellationToken cancellationToken = default) =>
-        Task.FromResult<IReadOnlyList<StoredDocument>>(_docs.Values.Where(d => d.Collection == collection)
-            .OrderByDescending(d => d.UpdatedAt).ThenByDescending(d => d.Version).Take(limit).ToList());
-
-    public Task<long?> PutDocumentAsync(string collection, string id, string json, long? expectedVersion, CancellationToken cancellationToken = default)
-    {
-        lock (_gate)
-        {
-            var current = _docs.TryGetValue((collection, id), out var d) ? d : null;
-            if (expectedVersion is { } v && (current?.Version ?? 0) != v)
-            {
-                return Task.FromResult<long?>(null);
-            }
-
-            var next = (current?.Version ?? 0) + 1;
-            _docs[(collection, id)] = new StoredDocument(collection, id, json, next, DateTimeOffset.UnixEpoch.AddTicks(++_clock));
-            return Task.FromResult<long?>(next);
-        }
-    }
-
-    public Task<bool> DeleteDocumentAsync(string collection, string id, CancellationToken cancellationToken = default) =>
-        Task.FromResult(_docs.TryRemove((collection, id), out _));
-}
-
 /// <summary>Where the repository and its tests/data are.</summary>
 internal static class SecurityData
 {
@@ -85,7 +48,7 @@ internal sealed class ResponderRig : IAsyncDisposable
     }
 
     public FakeTimeProvider Time { get; }
-    public MemoryDocumentStore Docs { get; } = new();
+    public Autonomic.Backends.Store.InMemoryDocumentStore Docs { get; } = new();
     public SqliteStateStore State { get; }
     public InMemoryBus Bus { get; }
     public Blocklist Blocklist { get; }

@@ -5,66 +5,8 @@ using Autonomic.Core.Abstractions;
 
 namespace Autonomic.Integration.Tests.Tasks;
 
-// Stand-ins for components built elsewhere (the document store, the directory/S3 object stores and the function
-// workers are developed in parallel on other branches). They follow the interface contracts in
-// Autonomic.Core.Abstractions closely enough for the task agent's tests; swap in the real ones once they are on main.
-
-/// <summary>Stand-in for the real IDocumentStore: documents in a dictionary, with the optimistic versions of the contract.</summary>
-internal sealed class InMemoryDocumentStore(TimeProvider? time = null) : IDocumentStore
-{
-    private readonly Lock _gate = new();
-    private readonly Dictionary<(string, string), StoredDocument> _docs = [];
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private long _clock;
-
-    public Task<StoredDocument?> GetDocumentAsync(string collection, string id, CancellationToken cancellationToken = default)
-    {
-        lock (_gate)
-        {
-            return Task.FromResult(_docs.GetValueOrDefault((collection, id)));
-        }
-    }
-
-    public Task<IReadOnlyList<StoredDocument>> ListDocumentsAsync(string collection, int limit, CancellationToken cancellationToken = default)
-    {
-        lock (_gate)
-        {
-            IReadOnlyList<StoredDocument> list = _docs.Values.Where(d => d.Collection == collection)
-                .OrderByDescending(d => d.UpdatedAt).Take(limit).ToList();
-            return Task.FromResult(list);
-        }
-    }
-
-    public Task<long?> PutDocumentAsync(string collection, string id, string json, long? expectedVersion, CancellationToken cancellationToken = default)
-    {
-        using (JsonDocument.Parse(json))
-        {
-        }
-
-        lock (_gate)
-        {
-            var current = _docs.GetValueOrDefault((collection, id));
-            var version = current?.Version ?? 0;
-            if (expectedVersion is { } expected && expected != version)
-            {
-                return Task.FromResult<long?>(null);
-            }
-
-            // A strictly growing update time, so "most recently updated" is well defined even within one clock tick.
-            var at = _time.GetUtcNow().AddTicks(Interlocked.Increment(ref _clock) % 10_000);
-            _docs[(collection, id)] = new StoredDocument(collection, id, json, version + 1, at);
-            return Task.FromResult<long?>(version + 1);
-        }
-    }
-
-    public Task<bool> DeleteDocumentAsync(string collection, string id, CancellationToken cancellationToken = default)
-    {
-        lock (_gate)
-        {
-            return Task.FromResult(_docs.Remove((collection, id)));
-        }
-    }
-}
+// Stand-ins where a test needs to control a component's behaviour (a failing or slow object store, a function that
+// throws on cue): they follow the interface contracts in Autonomic.Core.Abstractions.
 
 /// <summary>Stand-in for DirectoryObjectStore/S3ObjectStore: objects in memory, SHA-256 checked, atomic writes.</summary>
 internal sealed class InMemoryObjectStore(string kind = "memory") : IObjectStore

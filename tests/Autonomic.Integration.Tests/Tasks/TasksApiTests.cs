@@ -25,7 +25,7 @@ public sealed class TasksApiTests : IAsyncLifetime
     {
         _h = await TaskHarness.CreateAsync();
         await _h.StartAgentAsync();
-        _gateway = await GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions { LogDirectory = Path.Combine(_h.Root, "logs") }, services =>
+        _gateway = await GatewayHost.StartAsync("http://127.0.0.1:0", new GatewayOptions { Auth = global::Autonomic.Gateway.AuthModes.None, LogDirectory = Path.Combine(_h.Root, "logs") }, services =>
         {
             services.AddSingleton(_h.State);
             services.AddSingleton<IFaultInjector>(new RecordingFaultInjector());
@@ -66,7 +66,8 @@ public sealed class TasksApiTests : IAsyncLifetime
         var id = body.GetProperty("id").GetString()!;
         Assert.Equal("queued", body.GetProperty("status").GetString());
         Assert.Equal($"/api/v1/tasks/{id}", response.Headers.Location!.OriginalString);
-        Assert.Equal("api", body.GetProperty("requestedBy").GetString());
+        // This host runs without keys (auth is tested in ApiAuthTests): the caller is anonymous.
+        Assert.Equal("anonymous", body.GetProperty("requestedBy").GetString());
 
         Assert.Equal(TaskState.Succeeded, (await WaitAsync(id)).Status);
         using var get = await _http.GetAsync($"/api/v1/tasks/{id}");
