@@ -238,14 +238,17 @@ public sealed partial class HealerAgent
         }
     }
 
-    private async Task DrainThenStopAsync(string instanceId, IProcessHandle handle, TimeSpan grace)
+    /// <summary>How long a stop waits for the instance's in-flight requests: the service's load balancer says, else the healer's default.</summary>
+    private TimeSpan DrainTimeoutOf(ServiceSpec spec) => spec.LoadBalancer?.DrainTimeout ?? options.DrainTimeout;
+
+    private async Task DrainThenStopAsync(string instanceId, IProcessHandle handle, TimeSpan grace, TimeSpan drainTimeout)
     {
         if (Drain is { } drain)
         {
             try
             {
-                using var deadline = new CancellationTokenSource(options.DrainTimeout, time);
-                await drain(instanceId, options.DrainTimeout, deadline.Token).ConfigureAwait(false);
+                using var deadline = new CancellationTokenSource(drainTimeout, time);
+                await drain(instanceId, drainTimeout, deadline.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {

@@ -536,8 +536,8 @@ public sealed partial class HealerAgent(
                 await ActAsync(slot, slot.Retiring ? "stop" : "replace", stop.Rule, stop.Reason, evidence, h =>
                 {
                     // The exit watcher reports the end; draining and stopping must not hold up the loop.
-                    _ = DrainThenStopAsync(slot.Id, h, slot.Spec.StopGracePeriod);
-                    var drained = Drain is null ? "" : $"in-flight requests drained (at most {options.DrainTimeout.TotalSeconds:0.#} s), then ";
+                    _ = DrainThenStopAsync(slot.Id, h, slot.Spec.StopGracePeriod, DrainTimeoutOf(slot.Spec));
+                    var drained = Drain is null ? "" : $"in-flight requests drained (at most {DrainTimeoutOf(slot.Spec).TotalSeconds:0.#} s), then ";
                     return Task.FromResult($"{drained}SIGTERM to pid {h.Pid}; SIGKILL after {slot.Spec.StopGracePeriod.TotalSeconds:0.#} s");
                 }, ct).ConfigureAwait(false);
                 break;

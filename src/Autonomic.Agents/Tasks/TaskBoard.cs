@@ -139,6 +139,12 @@ public sealed class TaskBoard(IDocumentStore docs, IEventBus bus, TimeProvider t
     /// <summary>The task and its stored version, or null.</summary>
     public async Task<(TaskRecord Task, long Version)?> GetAsync(string id, CancellationToken cancellationToken = default)
     {
+        // An id no task can have (empty, longer than the store's ids) names none: not found, not an error.
+        if (string.IsNullOrEmpty(id) || id.Length > 200)
+        {
+            return null;
+        }
+
         var doc = await docs.GetDocumentAsync(Collection, id, cancellationToken).ConfigureAwait(false);
         return doc is null ? null : (Deserialize(doc.Json), doc.Version);
     }

@@ -472,7 +472,8 @@ public sealed partial class FunctionService : IFunctionInvoker, IFunctionRegistr
             return cached;
         }
 
-        var stored = await _store.GetDocumentAsync(Collection, name, cancellationToken);
+        // A name no function can have (too long, bad characters) names none: not found, not an error.
+        var stored = NamePattern().IsMatch(name) ? await _store.GetDocumentAsync(Collection, name, cancellationToken) : null;
         if (stored is null)
         {
             _cache.TryRemove(name, out _);

@@ -1,3 +1,4 @@
+using Autonomic.Backends.Functions;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -254,6 +255,14 @@ public sealed class OpenApiFuzzTests
                 services.AddSingleton<IFaultInjector>(new RecordingFaultInjector());
                 services.AddSingleton<IDocumentStore>(documents);
                 services.AddSingleton<IEventBus>(bus);
+                // Functions and tasks are served (not "not enabled"), so their endpoints are fuzzed for real.
+                services.AddSingleton(TimeProvider.System);
+                Autonomic.Agents.Tasks.TaskServiceCollectionExtensions.AddTaskBoard(services);
+                services.AddFunctions(new Autonomic.Backends.Functions.FunctionsOptions
+                {
+                    Directory = Path.Combine(Path.GetTempPath(), "autonomic-fuzz-fn-" + Guid.NewGuid().ToString("N")),
+                    LogDirectory = Path.GetTempPath(),
+                });
             }
 
             if (!inMemory)

@@ -276,8 +276,9 @@ public sealed class TaskAgentTests : IAsyncLifetime
     [Fact]
     public async Task Two_agents_on_one_bus_and_store_never_run_a_task_twice()
     {
-        var a = new ScriptedFunctionInvoker();
-        var b = new ScriptedFunctionInvoker();
+        // Each run takes a while, so one agent's three workers cannot take all 40 before the other's get any.
+        var a = new ScriptedFunctionInvoker { Delay = TimeSpan.FromMilliseconds(50) };
+        var b = new ScriptedFunctionInvoker { Delay = TimeSpan.FromMilliseconds(50) };
         await _h.StartAgentAsync(o => o.Concurrency = 3, a);
         await _h.StartAgentAsync(o => o.Concurrency = 3, b);
 

@@ -306,7 +306,14 @@ public sealed class RulePack
             return false;
         }
 
-        value = TimeSpan.FromSeconds(n * (unit == 0 ? 1 : unit));
+        // Longer than a century is no useful duration (and would overflow a TimeSpan or a date).
+        var seconds = n * (unit == 0 ? 1 : unit);
+        if (seconds > 100 * 365.25 * 86400)
+        {
+            return false;
+        }
+
+        value = TimeSpan.FromSeconds(seconds);
         return true;
     }
 
