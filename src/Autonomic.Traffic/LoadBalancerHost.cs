@@ -172,15 +172,16 @@ public sealed partial class LoadBalancerHost : ILoadBalancerDrain, IAsyncDisposa
     public async ValueTask DisposeAsync()
     {
         _source.Changed -= Refresh;
-        if (_stop is not null)
+        // Disposed twice when the host both stops it and disposes its container: the second call finds nothing to stop.
+        if (Interlocked.Exchange(ref _stop, null) is { } stop)
         {
-            await _stop.CancelAsync();
+            await stop.CancelAsync();
             if (_loop is not null)
             {
                 await _loop;
             }
 
-            _stop.Dispose();
+            stop.Dispose();
         }
 
         ServiceLoadBalancer[] balancers;

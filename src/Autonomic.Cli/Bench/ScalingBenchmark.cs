@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Autonomic.Cli.Load;
+using Autonomic.Core.Scaling;
 using Autonomic.Core.Specs;
 using Autonomic.Traffic;
 
@@ -32,6 +33,14 @@ public sealed record ScalingBenchOptions
     public double SloMs { get; init; } = 100;
     public TimeSpan SloWindow { get; init; } = TimeSpan.FromSeconds(10);
     public IReadOnlyList<string> Policies { get; init; } = ScalingBenchmark.AllPolicies;
+    /// <summary>Wall time from asking for a replica to it taking traffic (process start, readiness, warm-up).</summary>
+    public double ReplicaStartSeconds { get; init; } = 2;
+    /// <summary>The predictive policy's step in trace time (its default: 5 minutes; per-minute counts are too noisy to forecast).</summary>
+    public TimeSpan PredictiveStep { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>Length of the traffic's season (the NASA trace is daily).</summary>
+    public TimeSpan Season { get; init; } = TimeSpan.FromDays(1);
+    /// <summary>Seasons of the trace before the busy stretch that the predictive policy learns from before the replay.</summary>
+    public int HistorySeasons { get; init; } = 4;
 
     /// <summary>
     /// The NASA per-minute trace in the project's shared data directory: <c>shared/data/nasa-http-1995/...</c> in
@@ -91,37 +100,112 @@ public sealed class ScalingBenchmark(ScalingBenchOptions options, TextWriter log
     /// <summary>The replayed schedule and the compression factor (trace time per wall second).</summary>
     public (LoadProfile Profile, double Compress) Schedule()
     {
-        var trace = Load.RequestTrace.ReadCsv(_options.Trace, _options.TraceIntervalSeconds).Busiest(_options.StretchRows);
+        var s = MakePlan();
+        return (s.Profile, s.Compress);
+    }
+
+    private sealed record ReplayPlan(LoadProfile Profile, double Compress, double Scale, RequestTrace Trace, int Start);
+
+    private ReplayPlan MakePlan()
+    {
+        var full = Load.RequestTrace.ReadCsv(_options.Trace, _options.TraceIntervalSeconds);
+        int start = Load.RequestTrace.BusiestStart(full.Requests, _options.StretchRows);
+        var trace = full.Slice(start, _options.StretchRows);
         double perPolicySeconds = _options.Minutes * 60 / _options.Policies.Count;
         double compress = trace.Requests.Count * _options.TraceIntervalSeconds / perPolicySeconds;
         double peakRowRate = trace.Requests.Max() / (_options.TraceIntervalSeconds / compress);
         double scale = peakRowRate > 0 ? _options.PeakRps / peakRowRate : 1;
-        return (LoadProfile.Replay(trace.Requests, _options.TraceIntervalSeconds, compress, scale), compress);
+        return new ReplayPlan(LoadProfile.Replay(trace.Requests, _options.TraceIntervalSeconds, compress, scale), compress, scale, full, start);
     }
 
     public async Task<IReadOnlyList<ScalingBenchRow>> RunAsync(CancellationToken ct)
     {
-        var (profile, compress) = Schedule();
+        var plan = MakePlan();
+        var (profile, compress) = (plan.Profile, plan.Compress);
         await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"bench scaling: {profile.Description}; {profile.Duration.TotalSeconds:0} s per policy, ~{profile.TotalRequests:0} requests; replica saturates at {_options.CapacityPerReplica:0} rps, target {_options.CapacityPerReplica * _options.TargetUtilization:0} rps"));
         var rows = new List<ScalingBenchRow>();
         foreach (string name in _options.Policies)
         {
-            IBenchScalingPolicy policy = name switch
+            IScalingPolicy policy = CreatePolicy(name, compress);
+            if (policy is PredictivePolicy predictive)
             {
-                "fixed_max" => new FixedMaxPolicy(),
-                "hpa" => new HpaStandInPolicy(),
-                "predictive" => new PredictiveStandInPolicy(),
-                _ => throw new ArgumentException($"unknown policy {name}"),
-            };
-            rows.Add(await RunPolicyAsync(policy, profile, compress, ct));
+                int learned = Learn(predictive, plan);
+                await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"bench scaling: predictive learned {learned} trace rows before the stretch (history {predictive.HistoryLength} steps, recent forecast error {(predictive.RecentError is { } e ? e.ToString("P0", CultureInfo.InvariantCulture) : "unknown")})"));
+            }
+
+            rows.Add(await RunPolicyAsync(name, policy, profile, compress, TraceTime(plan.Start), ct));
             await log.WriteLineAsync(ToMarkdown([rows[^1]]).Split('\n')[2]);
         }
 
         return rows;
     }
 
-    private async Task<ScalingBenchRow> RunPolicyAsync(IBenchScalingPolicy policy, LoadProfile profile, double compress, CancellationToken ct)
+    /// <summary>
+    /// The real policies, on the trace's clock: every policy is given trace time (wall time × compression), so the
+    /// Kubernetes HPA defaults (300 s scale-down stabilization, 15 s rate periods) and the predictive policy's step
+    /// (one trace row), season (one day) and lead (replica start time and one loop tick, both scaled to trace time)
+    /// mean the same thing they mean in production.
+    /// </summary>
+    internal IScalingPolicy CreatePolicy(string name, double compress)
+    {
+        var bounds = new ScalingBounds { Min = _options.MinReplicas, Max = _options.MaxReplicas };
+        double target = _options.CapacityPerReplica * _options.TargetUtilization;
+        var step = _options.PredictiveStep < TimeSpan.FromSeconds(_options.TraceIntervalSeconds)
+            ? TimeSpan.FromSeconds(_options.TraceIntervalSeconds)
+            : _options.PredictiveStep;
+        return name switch
+        {
+            "fixed_max" => new FixedPolicy(_options.MaxReplicas, bounds),
+            "hpa" => new HpaPolicy(new HpaPolicyOptions { Bounds = bounds, TargetRequestsPerReplica = target }),
+            "predictive" => new PredictivePolicy(new PredictiveOptions
+            {
+                Bounds = bounds,
+                CapacityPerReplica = target,
+                StartTime = TimeSpan.FromSeconds(_options.ReplicaStartSeconds * compress),
+                Margin = TimeSpan.FromSeconds(LoopTick.TotalSeconds * compress),
+                Step = step,
+                SeasonLength = Math.Max(2, (int)Math.Round(_options.Season / step)),
+            }),
+            _ => throw new ArgumentException($"unknown policy {name}"),
+        };
+    }
+
+    private static readonly TimeSpan LoopTick = TimeSpan.FromSeconds(1);
+
+    private static readonly DateTimeOffset TraceOrigin = new(1995, 7, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private DateTimeOffset TraceTime(int row) => TraceOrigin + TimeSpan.FromSeconds(row * _options.TraceIntervalSeconds);
+
+    /// <summary>
+    /// Feeds the predictive policy the trace rows before the busy stretch (up to <see cref="ScalingBenchOptions.HistorySeasons"/>
+    /// seasons), at the same rate scale as the replay, as the history a running service would have; the count follows its
+    /// own decisions, so nothing counts as an outside change. Returns the rows fed.
+    /// </summary>
+    private int Learn(PredictivePolicy policy, ReplayPlan plan)
+    {
+        int seasonRows = (int)Math.Round(_options.Season.TotalSeconds / _options.TraceIntervalSeconds);
+        int from = Math.Max(0, plan.Start - (_options.HistorySeasons * seasonRows));
+        int current = _options.MinReplicas;
+        for (int row = from; row < plan.Start; row++)
+        {
+            double rps = plan.Trace.Requests[row] / _options.TraceIntervalSeconds * plan.Compress * plan.Scale;
+            DateTimeOffset at = TraceTime(row);
+            var decision = policy.Decide(new ScalingInput
+            {
+                Service = Service,
+                Now = at,
+                CurrentReplicas = current,
+                Traffic = new TrafficSample(Service, at, rps, 0, 0, 0, 0, current),
+            });
+            current = decision.To;
+        }
+
+        return plan.Start - from;
+    }
+
+    private async Task<ScalingBenchRow> RunPolicyAsync(string name, IScalingPolicy policy, LoadProfile profile, double compress, DateTimeOffset traceStart, CancellationToken ct)
     {
         var source = new ManualBackendSource();
         var metrics = new TrafficMetrics();
@@ -143,7 +227,7 @@ public sealed class ScalingBenchmark(ScalingBenchOptions options, TextWriter log
         ServiceLoadBalancer balancer = host[Service]!;
         var fleet = new Replicas(this, source, balancer, spec.LoadBalancer.DrainTimeout);
         double target = _options.CapacityPerReplica * _options.TargetUtilization;
-        int initial = policy is FixedMaxPolicy
+        int initial = policy is FixedPolicy
             ? _options.MaxReplicas
             : Math.Clamp((int)Math.Ceiling(profile.RateAt(TimeSpan.Zero) / target), _options.MinReplicas, _options.MaxReplicas);
         try
@@ -179,7 +263,7 @@ public sealed class ScalingBenchmark(ScalingBenchOptions options, TextWriter log
             int ups = 0;
             int downs = 0;
             long last = start;
-            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), _time);
+            using var timer = new PeriodicTimer(LoopTick, _time);
             while (!run.IsCompleted && await timer.WaitForNextTickAsync(ct))
             {
                 long now = _time.GetTimestamp();
@@ -192,9 +276,13 @@ public sealed class ScalingBenchmark(ScalingBenchOptions options, TextWriter log
 
                 TimeSpan elapsed = _time.GetElapsedTime(start);
                 int current = fleet.Wanted;
-                int desired = Math.Clamp(
-                    policy.Decide(new BenchScalingInput(elapsed, current, sample, target, _options.MinReplicas, _options.MaxReplicas, compress)),
-                    _options.MinReplicas, _options.MaxReplicas);
+                int desired = policy.Decide(new ScalingInput
+                {
+                    Service = Service,
+                    Now = traceStart + (elapsed * compress),
+                    CurrentReplicas = current,
+                    Traffic = sample,
+                }).To;
                 if (desired > current)
                 {
                     ups++;
@@ -220,7 +308,7 @@ public sealed class ScalingBenchmark(ScalingBenchOptions options, TextWriter log
             replicaSeconds += fleet.Live * _time.GetElapsedTime(last).TotalSeconds;
             double violation = report.Windows.Where(w => w.Sent > 0 && w.LatencyMsP95 > _options.SloMs).Sum(w => Math.Min(w.Seconds, profile.Duration.TotalSeconds - w.StartSeconds));
             long failed = report.Summary.Errors + report.Summary.Timeouts + report.Summary.Dropped;
-            return new ScalingBenchRow(policy.Name, Math.Round(violation, 1), failed, Interlocked.Read(ref failedByScaleDown),
+            return new ScalingBenchRow(name, Math.Round(violation, 1), failed, Interlocked.Read(ref failedByScaleDown),
                 Math.Round(replicaSeconds, 1), report.Summary.Sent, peak, Math.Round(report.Summary.LatencyMsP95, 1), ups, downs);
         }
         finally

@@ -261,6 +261,7 @@ public static class UpCommand
             if (all.Count > 0 && all.All(i => i.Record.State == InstanceState.Ready))
             {
                 var web = plane.Fleet.Services.FirstOrDefault(s => s.Port is not null);
+                var scaled = plane.Fleet.Services.FirstOrDefault(s => s.Scaling is not null && s.LoadBalancer is not null);
                 await Console.Error.WriteLineAsync($"""
 
                     autonomic: the demo fleet is healthy ({all.Count} instances ready). In another terminal, try:
@@ -271,7 +272,7 @@ public static class UpCommand
                       bin/autonomic incidents              # what happened, time to detect and to mitigate
                       bin/autonomic actions                # every action, its rule and its evidence
                       bin/autonomic logs web               # the replicas' logs
-                    {(web is null ? "" : $"  curl http://127.0.0.1:{web.Port}/             # the web service itself\n")}
+                    {(web is null ? "" : $"  curl http://127.0.0.1:{web.Port}/             # the web service itself\n")}{(scaled is null ? "" : $"  bin/autonomic load constant --url http://127.0.0.1:{scaled.LoadBalancer!.Port}/work --rps 80 --duration 60s   # {scaled.Name} scales up\n  bin/autonomic status                 # {scaled.Name}'s replicas rise, then fall back after the load\n")}
                     """).ConfigureAwait(false);
                 return;
             }
