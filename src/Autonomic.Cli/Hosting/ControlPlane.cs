@@ -342,6 +342,11 @@ public sealed class ControlPlane : IAsyncDisposable
             metrics.AddTextSource(traffic.WritePrometheus);
         }
 
+        if (services.GetService<Agents.Security.Blocklist>() is { } blocklist)
+        {
+            metrics.Registry.AddBeforeCollectCallback(() => metrics.SecurityBlocksActive.Set(blocklist.Count));
+        }
+
         if (services.GetService<TaskBoard>() is { } board)
         {
             metrics.Registry.AddBeforeCollectCallback(async ct =>

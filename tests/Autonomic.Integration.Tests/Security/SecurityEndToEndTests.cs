@@ -20,13 +20,15 @@ using Microsoft.Extensions.Logging;
 namespace Autonomic.Integration.Tests.Security;
 
 /// <summary>
-/// A brute-force burst against a real Kestrel gateway: the security agent reads the gateway's access events from the
+/// A brute-force burst of wrong API keys against a real Kestrel gateway with real authentication: the security agent reads the gateway's access events from the
 /// bus, blocks the source, the block middleware answers 403, and the block lifts when the ban expires.
 /// </summary>
 public sealed class SecurityEndToEndTests : IAsyncLifetime
 {
     private static readonly IPAddress Attacker = IPAddress.Parse("127.0.0.2");
     private static readonly IPAddress Trusted = IPAddress.Parse("127.0.0.3");
+    private static readonly string AdminKey = global::Autonomic.Gateway.Auth.ApiKeyFormat.Generate().Key;
+    private static readonly string WrongKey = global::Autonomic.Gateway.Auth.ApiKeyFormat.Generate().Key;
     private WebApplication? _app;
     private string _url = "";
     private string _dir = "";
@@ -46,7 +48,8 @@ public sealed class SecurityEndToEndTests : IAsyncLifetime
         var state = new SqliteStateStore($"sqlite:{Path.Combine(_dir, "state.db")}");
         await state.MigrateAsync();
         services.AddSingleton<IStateStore>(state);
-        services.AddAutonomicGateway(new GatewayOptions { Auth = global::Autonomic.Gateway.AuthModes.None, LogDirectory = _dir });
+        // Real API keys: wrong keys get 401 from the gateway, whose access events the security agent reads.
+        services.AddAutonomicGateway(new GatewayOptions { LogDirectory = _dir, BootstrapKey = AdminKey });
         services.AddSingleton<IFaultInjector>(new Autonomic.Integration.Tests.Gateway.RecordingFaultInjector());
         services.AddSecurityAgent(new SecuritySettings
         {
@@ -55,28 +58,6 @@ public sealed class SecurityEndToEndTests : IAsyncLifetime
         });
 
         _app = builder.Build();
-        _app.UseSecurityBlocklist();
-        // Stands in for the gateway's access publisher, which comes with API keys on another branch: one
-        // gateway.access event per request with the caller's address and the status it got.
-        _app.Use(async (context, next) =>
-        {
-            var started = Stopwatch.GetTimestamp();
-            await next(context);
-            var bus = context.RequestServices.GetRequiredService<IEventBus>();
-            await bus.PublishAsync(CloudEvent.Create("/gateway", EventTypes.GatewayAccess, null, TimeProvider.System.GetUtcNow(), new AccessEvent
-            {
-                Time = TimeProvider.System.GetUtcNow(),
-                ClientIp = context.Connection.RemoteIpAddress!.ToString(),
-                KeyId = context.Request.Headers["X-Key-Id"].FirstOrDefault(),
-                Method = context.Request.Method,
-                Path = context.Request.Path + context.Request.QueryString,
-                Status = context.Response.StatusCode,
-                UserAgent = context.Request.Headers.UserAgent.ToString(),
-                DurationMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
-            }));
-        });
-        // Stands in for the auth layer (API keys are on another branch): every key is wrong, so every call is a 401.
-        _app.MapGet("/api/v1/private", () => Results.Unauthorized());
         _app.UseAutonomicGateway();
         await _app.StartAsync();
     }
@@ -90,7 +71,18 @@ public sealed class SecurityEndToEndTests : IAsyncLifetime
         }
     }
 
-    private HttpClient ClientFrom(IPAddress local) => new(new SocketsHttpHandler
+    private HttpClient ClientFrom(IPAddress local, string key)
+    {
+        var client = ClientFromAddress(local);
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    /// <summary>A request with a key that does not exist: the gateway answers 401.</summary>
+    private static HttpRequestMessage WithWrongKey(string path) =>
+        new(HttpMethod.Get, path) { Headers = { Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", WrongKey) } };
+
+    private HttpClient ClientFromAddress(IPAddress local) => new(new SocketsHttpHandler
     {
         UseProxy = false,
         ConnectCallback = async (ctx, ct) =>
@@ -106,16 +98,16 @@ public sealed class SecurityEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task BruteForceBurst_IsBlockedWithinASecond_UnblockedWhenTheBanExpires_AllowlistedNever()
     {
-        using var attacker = ClientFrom(Attacker);
-        using var trusted = ClientFrom(Trusted);
+        using var attacker = ClientFrom(Attacker, WrongKey);
+        using var trusted = ClientFrom(Trusted, AdminKey);
 
         // A first offender warms the path up (JIT, the store's first writes), so the 1 s below measures the agent and
         // not a cold start.
-        using (var first = ClientFrom(IPAddress.Parse("127.0.0.4")))
+        using (var first = ClientFrom(IPAddress.Parse("127.0.0.4"), WrongKey))
         {
             for (int i = 0; i < 10; i++)
             {
-                await first.GetAsync("/api/v1/private");
+                await first.GetAsync("/api/v1/status");
             }
 
             await Eventually.WaitAsync(async () => (await first.GetAsync("/healthz")).StatusCode == HttpStatusCode.Forbidden, TimeSpan.FromSeconds(15), "the warm-up offender blocked");
@@ -123,7 +115,7 @@ public sealed class SecurityEndToEndTests : IAsyncLifetime
 
         for (int i = 0; i < 10; i++)
         {
-            Assert.Equal(HttpStatusCode.Unauthorized, (await attacker.GetAsync("/api/v1/private")).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await attacker.GetAsync("/api/v1/status")).StatusCode);
         }
 
         var burstEnd = Stopwatch.StartNew();
@@ -145,7 +137,7 @@ public sealed class SecurityEndToEndTests : IAsyncLifetime
         // The same burst from an allowlisted address: answered every time, never blocked.
         for (int i = 0; i < 30; i++)
         {
-            Assert.Equal(HttpStatusCode.Unauthorized, (await trusted.GetAsync("/api/v1/private")).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await trusted.SendAsync(WithWrongKey("/api/v1/status"))).StatusCode);
         }
 
         // The API lists the block with its evidence, and the audit trail has the action.
@@ -169,11 +161,11 @@ public sealed class SecurityEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task Unblock_ThroughTheApi_LiftsTheBlockAtOnce_AndBadInputGetsProblems()
     {
-        using var attacker = ClientFrom(Attacker);
-        using var trusted = ClientFrom(Trusted);
+        using var attacker = ClientFrom(Attacker, WrongKey);
+        using var trusted = ClientFrom(Trusted, AdminKey);
         for (int i = 0; i < 10; i++)
         {
-            await attacker.GetAsync("/api/v1/private");
+            await attacker.GetAsync("/api/v1/status");
         }
 
         await Eventually.WaitAsync(async () => (await attacker.GetAsync("/healthz")).StatusCode == HttpStatusCode.Forbidden, TimeSpan.FromSeconds(5), "the block");
