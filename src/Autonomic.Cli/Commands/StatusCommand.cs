@@ -22,6 +22,7 @@ internal static class StatusCommand
             }
 
             Render(runner.Context, ApiClient.Parse<StatusView>(text));
+            await RenderScalingAsync(runner.Context, client, ct);
             return 0;
         }));
         return command;
@@ -63,6 +64,43 @@ internal static class StatusCommand
         var wanted = status.Services.Sum(s => s.Replicas);
         context.Console.Write(new Text($"{status.Services.Count} services, {ready}/{wanted} instances ready, {status.IncidentsOpen} open incidents\n"));
     }
+
+    /// <summary>The last scaling decision per service, with its reason; nothing when no service scales (or the API has no scaler).</summary>
+    private static async Task RenderScalingAsync(CliContext context, ApiClient client, CancellationToken ct)
+    {
+        List<ScalingView>? decisions;
+        try
+        {
+            decisions = ApiClient.Parse<List<ScalingView>>(await client.GetTextAsync("api/v1/scaling", ct));
+        }
+        catch (Exception e) when (e is ApiProblemException or System.Text.Json.JsonException)
+        {
+            return;
+        }
+
+        if (decisions.Count == 0)
+        {
+            return;
+        }
+
+        var table = new Table().Border(TableBorder.Rounded).Title("last scaling decisions");
+        foreach (var column in new[] { "service", "replicas", "policy", "load", "when", "reason" })
+        {
+            table.AddColumn(column);
+        }
+
+        var now = context.Time.GetUtcNow();
+        foreach (var d in decisions.OrderBy(d => d.Service, StringComparer.Ordinal))
+        {
+            var load = d.Inputs?.GetValueOrDefault("requests_per_second") ?? d.Inputs?.GetValueOrDefault("rps") ?? "-";
+            table.AddRow(new Text(d.Service), new Text($"{d.From} -> {d.To}"), new Text(d.Policy), new Text(load),
+                new Text(Format.Duration(now - d.At) + " ago"), new Text(d.Reason));
+        }
+
+        context.Console.Write(table);
+    }
+
+    private sealed record ScalingView(string Service, int From, int To, string Policy, string Reason, DateTimeOffset At, Dictionary<string, string>? Inputs);
 
     internal static string Snake(InstanceState state) => state.ToString().ToLowerInvariant();
 

@@ -264,7 +264,9 @@ public static class UpCommand
                 var scaled = plane.Fleet.Services.FirstOrDefault(s => s.Scaling is not null && s.LoadBalancer is not null);
                 await Console.Error.WriteLineAsync($"""
 
-                    autonomic: the demo fleet is healthy ({all.Count} instances ready). In another terminal, try:
+                    autonomic: the demo fleet is healthy ({all.Count} instances ready).
+                    Dashboard: {plane.ApiUrl.TrimEnd('/')}/  (sign in with the admin key printed above, or your AUTONOMIC_API_KEY)
+                    In another terminal, try:
                       bin/autonomic status                 # the fleet, live
                       bin/autonomic chaos kill web         # SIGKILL a replica; it is back in milliseconds
                       bin/autonomic chaos hang web/1       # SIGSTOP: alive but stuck; liveness catches it
