@@ -32,7 +32,7 @@ public sealed record OptimizerOptions
 /// each service's scaling bounds (<c>service.apply</c> for limits, <c>service.scale</c> for idle services), recording
 /// every change as an action. The latest report is kept for the API and, when a document store is given, stored.
 /// </summary>
-public sealed partial class OptimizerAgent : BackgroundService
+public sealed partial class OptimizerAgent : SubscribingAgent
 {
     /// <summary>The agent's name in the audit trail.</summary>
     public const string Agent = "optimizer";
@@ -56,7 +56,6 @@ public sealed partial class OptimizerAgent : BackgroundService
     private readonly OptimizerOptions _options;
     private readonly IDocumentStore? _documents;
     private readonly ILogger<OptimizerAgent> _logger;
-    private readonly List<IAsyncDisposable> _subscriptions = [];
     private readonly DateTimeOffset _startedAt;
     private DateTimeOffset _lastPass;
     private volatile CostReport? _report;
@@ -96,28 +95,11 @@ public sealed partial class OptimizerAgent : BackgroundService
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         var options = new SubscriptionOptions { Capacity = 10_000 };
-        _subscriptions.Add(_bus.Subscribe(EventTypes.MetricSample, $"{Agent}-metrics-{RecordIds.New("p")}", OnMetricAsync, options with { Transient = true }));
-        _subscriptions.Add(_bus.Subscribe(EventTypes.TrafficSample, Agent, OnTrafficAsync, options));
-        _subscriptions.Add(_bus.Subscribe(EventTypes.ServiceApply, Agent, OnApplyAsync, options));
-        _subscriptions.Add(_bus.Subscribe(EventTypes.ServiceScale, Agent, OnScaleAsync, options));
+        Keep(_bus.Subscribe(EventTypes.MetricSample, $"{Agent}-metrics-{RecordIds.New("p")}", OnMetricAsync, options with { Transient = true }));
+        Keep(_bus.Subscribe(EventTypes.TrafficSample, Agent, OnTrafficAsync, options));
+        Keep(_bus.Subscribe(EventTypes.ServiceApply, Agent, OnApplyAsync, options));
+        Keep(_bus.Subscribe(EventTypes.ServiceScale, Agent, OnScaleAsync, options));
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            foreach (var s in _subscriptions)
-            {
-                await s.DisposeAsync().ConfigureAwait(false);
-            }
-
-            _subscriptions.Clear();
-        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

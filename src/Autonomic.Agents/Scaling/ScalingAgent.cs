@@ -32,7 +32,7 @@ public sealed record ScalingAgentOptions
 /// count changes records an action (intent, then outcome), publishes <c>service.scale</c> for the healer and
 /// <c>scale.decided</c> with the decision's inputs and reason. The last decision per service is kept for the API.
 /// </summary>
-public sealed partial class ScalingAgent : BackgroundService
+public sealed partial class ScalingAgent : SubscribingAgent
 {
     private static readonly string Source = AgentNames.Source(Agent);
     private readonly ConcurrentDictionary<string, ServiceScaling> _services = new(StringComparer.Ordinal);
@@ -45,7 +45,6 @@ public sealed partial class ScalingAgent : BackgroundService
     private readonly ILeaseManager? _leases;
     private readonly ILogger<ScalingAgent> _logger;
     private readonly string _owner = RecordIds.New("scaler");
-    private readonly List<IAsyncDisposable> _subscriptions = [];
 
     /// <summary>The agent's name in the audit trail.</summary>
     public const string Agent = "scaler";
@@ -111,30 +110,13 @@ public sealed partial class ScalingAgent : BackgroundService
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         var options = new SubscriptionOptions { Capacity = 10_000 };
-        _subscriptions.Add(_bus.Subscribe(EventTypes.TrafficSample, Agent, OnTrafficAsync, options));
-        _subscriptions.Add(_bus.Subscribe(EventTypes.ScaleRequested, Agent, OnScaleRequestedAsync, options));
-        _subscriptions.Add(_bus.Subscribe(EventTypes.ServiceScale, Agent, OnServiceScaleAsync, options));
-        _subscriptions.Add(_bus.Subscribe(EventTypes.ServiceApply, Agent, OnServiceApplyAsync, options));
+        Keep(_bus.Subscribe(EventTypes.TrafficSample, Agent, OnTrafficAsync, options));
+        Keep(_bus.Subscribe(EventTypes.ScaleRequested, Agent, OnScaleRequestedAsync, options));
+        Keep(_bus.Subscribe(EventTypes.ServiceScale, Agent, OnServiceScaleAsync, options));
+        Keep(_bus.Subscribe(EventTypes.ServiceApply, Agent, OnServiceApplyAsync, options));
         // Each process keeps its own CPU view: a transient group per process.
-        _subscriptions.Add(_bus.Subscribe(EventTypes.MetricSample, $"{Agent}-metrics-{_owner}", OnMetricAsync, options with { Transient = true }));
+        Keep(_bus.Subscribe(EventTypes.MetricSample, $"{Agent}-metrics-{_owner}", OnMetricAsync, options with { Transient = true }));
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            foreach (var s in _subscriptions)
-            {
-                await s.DisposeAsync().ConfigureAwait(false);
-            }
-
-            _subscriptions.Clear();
-        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

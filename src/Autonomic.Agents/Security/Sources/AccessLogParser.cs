@@ -128,22 +128,6 @@ public static class AccessLogParser
         };
     }
 
-    private static int MonthOf(ReadOnlySpan<char> m) => m switch
-    {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => 0,
-    };
 
     /// <summary>dd/Mon/yyyy:HH:mm:ss +zzzz</summary>
     internal static bool TryParseTime(ReadOnlySpan<char> t, out DateTimeOffset time)
@@ -154,7 +138,7 @@ public static class AccessLogParser
             return false;
         }
 
-        int month = MonthOf(t.Slice(3, 3));
+        int month = MonthNames.Number(t.Slice(3, 3));
         if (month == 0 ||
             !int.TryParse(t[..2], NumberStyles.None, CultureInfo.InvariantCulture, out var day) ||
             !int.TryParse(t.Slice(7, 4), NumberStyles.None, CultureInfo.InvariantCulture, out var year) ||

@@ -8,22 +8,6 @@ namespace Autonomic.Agents.Security.Sources;
 /// </summary>
 public static class ApacheErrorParser
 {
-    private static int MonthOf(ReadOnlySpan<char> m) => m switch
-    {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => 0,
-    };
 
     /// <summary>Parses one line; null when it is not an error log line.</summary>
     public static LogEvent? Parse(string line, string origin = "apache_error")
@@ -94,7 +78,7 @@ public static class ApacheErrorParser
             return false;
         }
 
-        int month = MonthOf(t.Slice(4, 3));
+        int month = MonthNames.Number(t.Slice(4, 3));
         int yearAt = t.LastIndexOf(' ') + 1;
         if (month == 0 ||
             !int.TryParse(t.Slice(8, 2).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var day) ||

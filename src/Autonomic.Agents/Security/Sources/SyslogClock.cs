@@ -11,22 +11,6 @@ public sealed class SyslogClock(int startYear)
 
     public int StartYear { get; } = startYear;
 
-    private static int Month(ReadOnlySpan<char> m) => m switch
-    {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => 0,
-    };
 
     /// <summary>Parses the 15-character timestamp at the start of <paramref name="line"/>; false when it is not one.</summary>
     public bool TryParse(ReadOnlySpan<char> line, out DateTimeOffset time, out int length)
@@ -38,7 +22,7 @@ public sealed class SyslogClock(int startYear)
             return false;
         }
 
-        int month = Month(line[..3]);
+        int month = MonthNames.Number(line[..3]);
         int day = line[4] == ' ' ? Digit(line[5]) : Digit(line[4]) * 10 + Digit(line[5]);
         int h = Digit(line[7]) * 10 + Digit(line[8]);
         int mi = Digit(line[10]) * 10 + Digit(line[11]);
