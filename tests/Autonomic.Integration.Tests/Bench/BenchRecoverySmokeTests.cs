@@ -20,6 +20,17 @@ public sealed class BenchPeersInstalledFactAttribute : FactAttribute
     }
 }
 
+/// <summary>
+/// Timing benchmarks run alone: their services take free ports and are probed every 10 ms, which other tests
+/// starting processes in parallel would disturb.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class BenchCollection
+{
+    public const string Name = "bench";
+}
+
+[Collection(BenchCollection.Name)]
 public class BenchRecoverySmokeTests
 {
     [BenchPeersInstalledFact]
@@ -69,10 +80,12 @@ public class BenchRecoverySmokeTests
             var json = Path.Combine(dir.FullName, "bench.json");
             var root = new RootCommand("autonomic");
             root.Subcommands.Add(BenchCommands.Create());
+            var output = new StringWriter();
             var exit = await root.Parse(
-                ["bench", "recovery", "--trials", "2", "--systems", "autonomic", "--faults", "crash,hang", "--settle", "0.2", "--json", json]).InvokeAsync();
+                ["bench", "recovery", "--trials", "2", "--systems", "autonomic", "--faults", "crash,hang", "--settle", "0.2", "--json", json])
+                .InvokeAsync(new InvocationConfiguration { Output = output, Error = output });
 
-            Assert.Equal(0, exit);
+            Assert.True(exit == 0, $"bench recovery exited {exit}:\n{output}");
             using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(json));
             var rows = doc.RootElement.GetProperty("rows").EnumerateArray().ToList();
             Assert.Equal(["crash", "hang"], rows.Select(r => r.GetProperty("fault").GetString()));
