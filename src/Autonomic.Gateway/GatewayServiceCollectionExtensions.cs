@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Autonomic.Agents.Security;
 using Autonomic.Gateway.Auth;
 using Autonomic.Gateway.Dashboard;
 using Autonomic.Gateway.Http;
@@ -31,8 +32,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddProblemDetails();
         services.AddExceptionHandler<GatewayExceptionHandler>();
         services.AddGatewayAuth(options);
-        services.AddSingleton<AccessLog>();
-        services.AddHostedService<AccessLogPump>();
+        services.AddAccessEvents(options.AccessEventCapacity);
         services.Configure<KestrelServerOptions>(k =>
         {
             k.AddServerHeader = false;
@@ -61,10 +61,11 @@ public static class GatewayServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(app);
         app.UseMiddleware<RequestContextMiddleware>();
         app.UseExceptionHandler();
-        // Blocked sources are turned away before anything else is done for them (when a blocklist is configured).
-        if (app.Services.GetService<Autonomic.Core.Abstractions.IBlocklist>() is not null)
+        // Blocked and over-limit clients are turned away before anything else is done for them (when the security
+        // agent's responses are enforced in this process).
+        if (app.Services.GetService<Autonomic.Core.Abstractions.IClientGate>() is not null)
         {
-            app.UseSecurityBlocklist();
+            app.UseClientGate();
         }
 
         app.UseStatusCodePages();

@@ -21,14 +21,17 @@ public sealed partial class LoadBalancerHost : ILoadBalancerDrain, IAsyncDisposa
     private readonly IEventBus? _bus;
     private readonly ILogger _log;
     private readonly ILoggerFactory? _loggers;
+    private readonly LoadBalancerSecurity? _security;
     private readonly Dictionary<string, ServiceLoadBalancer> _balancers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TrafficSample> _latest = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private CancellationTokenSource? _stop;
     private Task? _loop;
 
-    public LoadBalancerHost(IBackendSource source, TrafficMetrics metrics, TimeProvider? time = null, IEventBus? bus = null, ILoggerFactory? loggers = null)
+    public LoadBalancerHost(
+        IBackendSource source, TrafficMetrics metrics, TimeProvider? time = null, IEventBus? bus = null, ILoggerFactory? loggers = null, LoadBalancerSecurity? security = null)
     {
+        _security = security;
         _source = source;
         Metrics = metrics;
         _time = time ?? TimeProvider.System;
@@ -72,7 +75,7 @@ public sealed partial class LoadBalancerHost : ILoadBalancerDrain, IAsyncDisposa
     {
         foreach (ServiceSpec service in services.Where(s => s.LoadBalancer is not null))
         {
-            var balancer = new ServiceLoadBalancer(service, Metrics, _time, _loggers);
+            var balancer = new ServiceLoadBalancer(service, Metrics, _time, _loggers, _security);
             await balancer.StartAsync(portOverride, cancellationToken);
             lock (_lock)
             {

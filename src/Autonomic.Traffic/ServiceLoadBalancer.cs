@@ -1,7 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using Autonomic.Agents.Security;
+using Autonomic.Core.Abstractions;
+using Autonomic.Core.Security;
 using Autonomic.Core.Specs;
+using Autonomic.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -22,7 +26,9 @@ namespace Autonomic.Traffic;
 /// The YARP load balancer of one service: a Kestrel listener on 127.0.0.1, one route to one cluster whose
 /// destinations are the service's ready instances (swapped whole through <see cref="InMemoryConfigProvider"/>),
 /// active health checks on the health path, passive ejection after consecutive transport failures, one retry
-/// of idempotent requests on another destination, and draining before an instance stops.
+/// of idempotent requests on another destination, and draining before an instance stops. With
+/// <see cref="LoadBalancerSecurity"/> it turns away clients the security agent blocked or rate-limited and reports
+/// every request as an access event.
 /// </summary>
 public sealed class ServiceLoadBalancer : IAsyncDisposable
 {
@@ -34,6 +40,7 @@ public sealed class ServiceLoadBalancer : IAsyncDisposable
     private readonly ServiceTraffic _traffic;
     private readonly TimeProvider _time;
     private readonly ILoggerFactory? _loggers;
+    private readonly LoadBalancerSecurity _security;
     private readonly Lock _lock = new();
     private readonly HashSet<string> _draining = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DestinationState> _departed = new(StringComparer.Ordinal);
@@ -43,8 +50,9 @@ public sealed class ServiceLoadBalancer : IAsyncDisposable
     private InMemoryConfigProvider? _config;
     private IProxyStateLookup? _state;
 
-    public ServiceLoadBalancer(ServiceSpec service, TrafficMetrics metrics, TimeProvider? time = null, ILoggerFactory? loggers = null)
+    public ServiceLoadBalancer(ServiceSpec service, TrafficMetrics metrics, TimeProvider? time = null, ILoggerFactory? loggers = null, LoadBalancerSecurity? security = null)
     {
+        _security = security ?? LoadBalancerSecurity.None;
         _service = service;
         _spec = service.LoadBalancer ?? throw new ArgumentException($"service {service.Name} has no load balancer", nameof(service));
         _traffic = metrics.For(service.Name);
@@ -85,6 +93,7 @@ public sealed class ServiceLoadBalancer : IAsyncDisposable
         builder.Services.AddSingleton<IPassiveHealthCheckPolicy, ConsecutiveFailuresPassivePolicy>();
         var app = builder.Build();
         app.Use(MeasureAsync);
+        app.Use(GuardAsync);
         app.MapReverseProxy(pipeline =>
         {
             pipeline.Use(RetryOnceAsync);
@@ -307,6 +316,42 @@ public sealed class ServiceLoadBalancer : IAsyncDisposable
     }
 
     /// <summary>
+    /// Answers blocked and over-limit clients with 403/429 instead of forwarding, and queues the request's access event
+    /// for the security agent.
+    /// </summary>
+    private async Task GuardAsync(HttpContext context, RequestDelegate next)
+    {
+        long start = _time.GetTimestamp();
+        try
+        {
+            if (_security.Gate is not { } gate || !await ClientGateAnswer.RefuseAsync(context, gate))
+            {
+                await next(context);
+            }
+        }
+        finally
+        {
+            if (_security.Access is { } access)
+            {
+                var request = context.Request;
+                string path = (request.Path.Value ?? "/") + request.QueryString.Value;
+                string? agent = request.Headers.UserAgent is [{ } ua] ? ua : null;
+                access.Write(new AccessEvent
+                {
+                    Time = _time.GetUtcNow(),
+                    ClientIp = context.Connection.RemoteIpAddress?.ToString() ?? "",
+                    Method = request.Method,
+                    Path = path.Length > 2048 ? path[..2048] : path,
+                    Status = context.Response.StatusCode,
+                    UserAgent = agent is { Length: > 256 } ? agent[..256] : agent,
+                    DurationMs = _time.GetElapsedTime(start).TotalMilliseconds,
+                    Service = _service.Name,
+                });
+            }
+        }
+    }
+
+    /// <summary>
     /// One retry of a GET or HEAD whose forwarding failed before any response byte was sent (connection refused
     /// by an instance that is going away), on another destination.
     /// </summary>
@@ -353,4 +398,10 @@ public sealed class ServiceLoadBalancer : IAsyncDisposable
             _app = null;
         }
     }
+}
+
+/// <summary>What a load balancer enforces and reports of security: the gate it asks per request and the queue its access events go to.</summary>
+public sealed record LoadBalancerSecurity(IClientGate? Gate, AccessEventQueue? Access)
+{
+    public static readonly LoadBalancerSecurity None = new(null, null);
 }

@@ -1,4 +1,5 @@
 using Autonomic.Agents.Fleet;
+using Autonomic.Agents.Security;
 using Autonomic.Core.Abstractions;
 using Autonomic.Core.Specs;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,7 +14,8 @@ public static class TrafficServiceCollectionExtensions
 {
     /// <summary>
     /// Adds <see cref="TrafficMetrics"/>, a <see cref="LoadBalancerHost"/> fed by the <see cref="InstanceRegistry"/>
-    /// (started and stopped with the host) and <see cref="ILoadBalancerDrain"/>. Without a service that has a
+    /// (started and stopped with the host) and <see cref="ILoadBalancerDrain"/>. The balancers enforce the process's
+    /// <see cref="IClientGate"/> and <see cref="IQuarantine"/> when registered, and queue access events. Without a service that has a
     /// load balancer, only the no-op drain is registered.
     /// </summary>
     public static IServiceCollection AddAutonomicTraffic(this IServiceCollection services, FleetSpec fleet)
@@ -25,12 +27,14 @@ public static class TrafficServiceCollectionExtensions
         }
 
         services.TryAddSingleton<TrafficMetrics>();
+        services.AddAccessEvents();
         services.AddSingleton(sp => new LoadBalancerHost(
-            new RegistryBackendSource(sp.GetRequiredService<InstanceRegistry>()),
+            new RegistryBackendSource(sp.GetRequiredService<InstanceRegistry>(), sp.GetService<IQuarantine>()),
             sp.GetRequiredService<TrafficMetrics>(),
             sp.GetService<TimeProvider>(),
             sp.GetService<IEventBus>(),
-            sp.GetService<ILoggerFactory>()));
+            sp.GetService<ILoggerFactory>(),
+            new LoadBalancerSecurity(sp.GetService<IClientGate>(), sp.GetRequiredService<AccessEventQueue>())));
         services.AddSingleton<ILoadBalancerDrain>(sp => sp.GetRequiredService<LoadBalancerHost>());
         services.AddHostedService(sp => new LoadBalancerHostedService(sp.GetRequiredService<LoadBalancerHost>(), fleet));
         return services;

@@ -27,6 +27,12 @@ public sealed partial class HealerAgent
     /// </summary>
     public Func<string, TimeSpan, CancellationToken, Task>? Drain { get; set; }
 
+    /// <summary>
+    /// Instances the security agent quarantined: the healer does not replace them for a degradation (they stay as they
+    /// are for forensics; a crash is still restarted). The host sets it where responses are enforced.
+    /// </summary>
+    public IQuarantine? Quarantine { get; set; }
+
     private sealed record DesiredChange(string Kind, ServiceSpec? Spec, ServiceCommand? Command, string EventId);
 
     /// <summary>What is kept per service in <see cref="DesiredCollection"/>.</summary>

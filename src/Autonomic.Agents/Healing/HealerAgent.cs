@@ -426,6 +426,12 @@ public sealed partial class HealerAgent(
                 return;
             }
         }
+        else if (observation is Observation.Degraded kept && Quarantine?.IsQuarantined(target.Id) == true)
+        {
+            // A quarantined instance is kept as it is for forensics: not replaced for a degradation it may owe to the attack.
+            LogQuarantinedKept(target.Id, kept.Cause);
+            return;
+        }
         else if (observation is Observation.Degraded degraded)
         {
             var siblings = _slots.Values.Where(s => s.Spec.Name == target.Spec.Name).Select(s => (s.Id, s.Life.State)).ToArray();
@@ -853,6 +859,9 @@ public sealed partial class HealerAgent(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "replacement of {InstanceId} ({Cause}) deferred: {Why}")]
     private partial void LogReplacementDeferred(string instanceId, string cause, string why);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "instance {InstanceId} is quarantined: not replaced for {Cause}, kept for forensics")]
+    private partial void LogQuarantinedKept(string instanceId, string cause);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "lease of service {Service} taken (token {Token}); taking it over")]
     private partial void LogLeaseTaken(string service, long token);

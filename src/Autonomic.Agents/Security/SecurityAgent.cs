@@ -16,12 +16,18 @@ namespace Autonomic.Agents.Security;
 /// reads the followed logs and lifts expired responses; a failing pass is logged and the next one runs.
 /// </summary>
 public sealed partial class SecurityAgent(
-    IEventBus bus, IDocumentStore docs, SecurityResponder responder, Blocklist blocklist, SecurityOptions options, RulePack pack, TimeProvider time, ILogger<SecurityAgent> logger)
+    IEventBus bus, IDocumentStore docs, SecurityResponder responder, SecurityEnforcement enforcement, SecurityOptions options, RulePack pack, TimeProvider time, ILogger<SecurityAgent> logger)
     : BackgroundService
 {
+    /// <summary>How often the log directory is looked at for instances' logs not yet followed.</summary>
+    public static readonly TimeSpan DiscoveryInterval = TimeSpan.FromSeconds(2);
+
     private readonly SemaphoreSlim _gate = new(1, 1);
     private SecurityPipeline? _pipeline;
-    private readonly List<(LogTailer Tailer, SecurityLogSource Source)> _tailers = [];
+    private readonly List<(LogTailer Tailer, SecurityLogSource Source, string? Instance)> _tailers = [];
+    private readonly HashSet<string> _followed = new(StringComparer.Ordinal);
+    private long _lastDiscovery;
+    private bool _discoveredOnce;
 
     /// <summary>Alerts raised since start.</summary>
     public long Alerts { get; private set; }
@@ -53,7 +59,7 @@ public sealed partial class SecurityAgent(
         _pipeline ??= new SecurityPipeline(pack, time.GetUtcNow().Year);
         try
         {
-            await blocklist.RefreshAsync(docs, stoppingToken).ConfigureAwait(false);
+            await enforcement.RefreshAsync(docs, stoppingToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -62,7 +68,8 @@ public sealed partial class SecurityAgent(
 
         foreach (var source in options.Logs)
         {
-            _tailers.Add((new LogTailer(source.Path, source.FromStart), source));
+            _followed.Add(Path.GetFullPath(source.Path));
+            _tailers.Add((new LogTailer(source.Path, source.FromStart), source, null));
         }
 
         await using var subscription = bus.Subscribe(EventTypes.GatewayAccess, "security", async (evt, ct) =>
@@ -94,17 +101,18 @@ public sealed partial class SecurityAgent(
         }
         finally
         {
-            foreach (var (tailer, _) in _tailers)
+            foreach (var (tailer, _, _) in _tailers)
             {
                 tailer.Dispose();
             }
         }
     }
 
-    /// <summary>One pass: new lines of every followed log, then expiry.</summary>
+    /// <summary>One pass: instances' logs not followed yet, new lines of every followed log, then expiry.</summary>
     public async Task PassAsync(CancellationToken cancellationToken)
     {
-        foreach (var (tailer, source) in _tailers)
+        DiscoverServiceLogs();
+        foreach (var (tailer, source, instance) in _tailers)
         {
             foreach (var line in tailer.Poll())
             {
@@ -113,6 +121,10 @@ public sealed partial class SecurityAgent(
                 try
                 {
                     evt = _pipeline!.Parse(line, source.Format, source.Path);
+                    if (evt is not null)
+                    {
+                        evt.Instance = instance;
+                    }
                 }
                 finally
                 {
@@ -129,6 +141,37 @@ public sealed partial class SecurityAgent(
         await responder.ExpireAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Follows each instance's own log (<c>{log dir}/{instance}.log</c>; <c>fn-*.log</c> are functions', followed without
+    /// an instance). Logs there at the first look are read from their end, later ones (new instances) from their start.
+    /// </summary>
+    private void DiscoverServiceLogs()
+    {
+        long now = time.GetTimestamp();
+        if (!options.ServiceLogs || (_discoveredOnce && time.GetElapsedTime(_lastDiscovery, now) < DiscoveryInterval))
+        {
+            return;
+        }
+
+        _lastDiscovery = now;
+        bool first = !_discoveredOnce;
+        _discoveredOnce = true;
+        if (!Directory.Exists(options.LogDirectory))
+        {
+            return;
+        }
+
+        foreach (var path in Directory.EnumerateFiles(options.LogDirectory, "*.log").Select(Path.GetFullPath).Order(StringComparer.Ordinal))
+        {
+            if (_followed.Add(path))
+            {
+                var name = Path.GetFileNameWithoutExtension(path);
+                var instance = name.StartsWith("fn-", StringComparison.Ordinal) ? null : name;
+                _tailers.Add((new LogTailer(path, fromStart: !first), new SecurityLogSource(path, "text"), instance));
+            }
+        }
+    }
+
     public override void Dispose()
     {
         _gate.Dispose();
@@ -140,18 +183,18 @@ public sealed partial class SecurityAgent(
 }
 
 /// <summary>
-/// Keeps a process's <see cref="Blocklist"/> current when the security agent runs elsewhere: applies every
-/// <c>security.response</c> at once and reloads the stored blocks every few seconds (a lost event only delays).
+/// Keeps a process's <see cref="SecurityEnforcement"/> current when the security agent runs elsewhere: applies every
+/// <c>security.response</c> at once and reloads the stored responses every few seconds (a lost event only delays).
 /// </summary>
-public sealed partial class BlocklistSync(IEventBus bus, IDocumentStore docs, Blocklist blocklist, TimeProvider time, ILogger<BlocklistSync> logger) : BackgroundService
+public sealed partial class SecuritySync(IEventBus bus, IDocumentStore docs, SecurityEnforcement enforcement, TimeProvider time, ILogger<SecuritySync> logger) : BackgroundService
 {
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(5);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await using var subscription = bus.Subscribe(EventTypes.SecurityResponse, "blocklist-" + Guid.NewGuid().ToString("N")[..12], (evt, _) =>
+        await using var subscription = bus.Subscribe(EventTypes.SecurityResponse, "enforcement-" + Guid.NewGuid().ToString("N")[..12], (evt, _) =>
         {
-            blocklist.Apply(evt);
+            enforcement.Apply(evt);
             return Task.CompletedTask;
         }, new SubscriptionOptions { Transient = true });
         using var timer = new PeriodicTimer(RefreshInterval, time);
@@ -161,7 +204,7 @@ public sealed partial class BlocklistSync(IEventBus bus, IDocumentStore docs, Bl
             {
                 try
                 {
-                    await blocklist.RefreshAsync(docs, stoppingToken).ConfigureAwait(false);
+                    await enforcement.RefreshAsync(docs, stoppingToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -175,6 +218,6 @@ public sealed partial class BlocklistSync(IEventBus bus, IDocumentStore docs, Bl
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the blocklist from the store failed; retrying")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the security responses from the store failed; retrying")]
     private static partial void LogRefreshFailed(ILogger logger, Exception exception);
 }

@@ -17,6 +17,12 @@ public sealed record SecurityOptions
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
     /// <summary>Rate a rate-limited client is held to.</summary>
     public double RateLimitPerSecond { get; init; } = 1;
+    public TimeSpan RateLimitTime { get; init; } = TimeSpan.FromMinutes(10);
+    public TimeSpan QuarantineTime { get; init; } = TimeSpan.FromHours(1);
+    /// <summary>Follow the instances' own logs (<c>{LogDirectory}/{instance}.log</c>).</summary>
+    public bool ServiceLogs { get; init; } = true;
+    /// <summary>Where the instances' logs are.</summary>
+    public string LogDirectory { get; init; } = ".autonomic/logs";
 
     /// <summary>Options from the fleet file's settings; a bad allowlist entry throws with the entry.</summary>
     public static SecurityOptions From(SecuritySettings settings) => new()
@@ -27,6 +33,10 @@ public sealed record SecurityOptions
         DryRun = settings.DryRun,
         Ban = new BanPolicy { BanTime = settings.BanTime, Factor = settings.BanFactor, MaxTime = settings.BanMaxTime },
         SuspendTime = settings.SuspendTime,
+        RateLimitPerSecond = settings.RateLimit,
+        RateLimitTime = settings.RateLimitTime,
+        QuarantineTime = settings.QuarantineTime,
+        ServiceLogs = settings.ServiceLogs,
     };
 
     /// <summary>A CIDR (<c>10.0.0.0/8</c>) or a single address.</summary>

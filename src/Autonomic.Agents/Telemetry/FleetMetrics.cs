@@ -76,6 +76,8 @@ public sealed partial class FleetMetrics : BackgroundService
         TaskQueueDepth = Factory.CreateGauge("autonomic_task_queue_depth", "Tasks queued and not yet running (set by the task agent).");
         TaskOldestAge = Factory.CreateGauge("autonomic_task_oldest_age_seconds", "Age of the oldest queued task (set by the task agent).");
         SecurityBlocksActive = Factory.CreateGauge("autonomic_security_blocks_active", "Sources blocked right now (set by the security agent).");
+        SecurityRateLimitsActive = Factory.CreateGauge("autonomic_security_rate_limits_active", "Clients rate-limited right now by the security agent.");
+        SecurityQuarantinesActive = Factory.CreateGauge("autonomic_security_quarantines_active", "Instances quarantined right now (out of the load balancer, kept running).");
         Registry.AddBeforeCollectCallback(ReadBus);
     }
 
@@ -90,6 +92,12 @@ public sealed partial class FleetMetrics : BackgroundService
 
     /// <summary>Blocks in force; the security agent keeps it current.</summary>
     public Gauge SecurityBlocksActive { get; }
+
+    /// <summary>Client rate limits in force in this process.</summary>
+    public Gauge SecurityRateLimitsActive { get; }
+
+    /// <summary>Quarantined instances in force in this process.</summary>
+    public Gauge SecurityQuarantinesActive { get; }
 
     /// <summary>Makes metrics on <see cref="Registry"/>.</summary>
     public IMetricFactory Factory { get; }

@@ -7,7 +7,8 @@ namespace Autonomic.Backends.Fleet;
 internal sealed partial class FleetReader
 {
     private static readonly string[] SecurityKeys =
-        ["logs", "rule_dirs", "allowlist", "dry_run", "ban_time", "ban_factor", "ban_max_time", "suspend_time"];
+        ["logs", "rule_dirs", "allowlist", "dry_run", "ban_time", "ban_factor", "ban_max_time", "suspend_time", "rate_limit", "rate_limit_time",
+         "quarantine_time", "service_logs"];
     private static readonly string[] SecurityLogKeys = ["path", "format", "from_start"];
     private static readonly string[] SecurityLogFormats = ["sshd", "syslog", "access", "apache_error", "text"];
 
@@ -55,6 +56,10 @@ internal sealed partial class FleetReader
             BanFactor = s.Double("ban_factor", 1, 100) ?? d.BanFactor,
             BanMaxTime = s.Duration("ban_max_time", allowZero: false) ?? d.BanMaxTime,
             SuspendTime = s.Duration("suspend_time", allowZero: false) ?? d.SuspendTime,
+            RateLimit = s.Double("rate_limit", 0.01, 100_000) ?? d.RateLimit,
+            RateLimitTime = s.Duration("rate_limit_time", allowZero: false) ?? d.RateLimitTime,
+            QuarantineTime = s.Duration("quarantine_time", allowZero: false) ?? d.QuarantineTime,
+            ServiceLogs = s.Bool("service_logs") ?? d.ServiceLogs,
         };
     }
 }

@@ -10,17 +10,26 @@ namespace Autonomic.Cli.Commands;
 /// <summary>A block as the API lists it.</summary>
 internal sealed record BlockListItem(BlockRecord Block, bool InForce);
 
+/// <summary>A rate limit or quarantine as the API lists it.</summary>
+internal sealed record ResponseListItem(ResponseRecord Response, bool InForce);
+
 /// <summary>
-/// <c>autonomic security alerts|blocks|unblock IP|rules</c> and <c>autonomic audit [--agent A] [--kind K] [--since T]</c>.
+/// <c>autonomic security alerts|blocks|unblock IP|limits|unlimit IP|quarantines|quarantine INSTANCE|release INSTANCE|rules</c>
+/// and <c>autonomic audit [--agent A] [--kind K] [--since T]</c>.
 /// </summary>
 internal static class SecurityCommand
 {
     public static Command Create(ClientRunner runner)
     {
-        var command = new Command("security", "Security alerts, blocks and rules");
+        var command = new Command("security", "Security alerts, responses (blocks, rate limits, quarantines) and rules");
         command.Subcommands.Add(Alerts(runner));
         command.Subcommands.Add(Blocks(runner));
-        command.Subcommands.Add(Unblock(runner));
+        command.Subcommands.Add(Lift(runner, "unblock", "blocks", "Lift the block of an address now", "ip", "The blocked address", "unblocked"));
+        command.Subcommands.Add(Responses(runner, "limits", "rate-limits", "Rate-limited clients", "no rate limits"));
+        command.Subcommands.Add(Lift(runner, "unlimit", "rate-limits", "Lift the rate limit of an address now", "ip", "The rate-limited address", "unlimited"));
+        command.Subcommands.Add(Responses(runner, "quarantines", "quarantines", "Quarantined instances (out of the load balancer, still running)", "no quarantines"));
+        command.Subcommands.Add(Quarantine(runner));
+        command.Subcommands.Add(Lift(runner, "release", "quarantines", "Release an instance from quarantine now", "instance", "The quarantined instance", "released"));
         command.Subcommands.Add(Rules(runner));
         return command;
     }
@@ -92,22 +101,81 @@ internal static class SecurityCommand
         return command;
     }
 
-    private static Command Unblock(ClientRunner runner)
+    /// <summary>The list of rate limits or quarantines.</summary>
+    private static Command Responses(ClientRunner runner, string name, string resource, string description, string none)
     {
-        var ip = new Argument<string>("ip") { Description = "The blocked address" };
-        ip.Validators.Add(r =>
-        {
-            if (!IPAddress.TryParse(r.GetValueOrDefault<string>(), out _))
-            {
-                r.AddError($"'{r.GetValueOrDefault<string>()}' is not an IP address");
-            }
-        });
-        var command = new Command("unblock", "Lift the block of an address now") { ip };
+        var json = new Option<bool>("--json") { Description = "Print the API's JSON instead of a table" };
+        var all = new Option<bool>("--all") { Description = "Also show expired and lifted ones" };
+        var command = new Command(name, description) { json, all };
         command.SetAction((parse, ct) => runner.RunAsync(parse, async client =>
         {
-            var address = parse.GetValue(ip)!;
-            await client.DeleteAsync($"api/v1/security/blocks/{Uri.EscapeDataString(address)}", ct);
-            await runner.Context.Out.WriteLineAsync($"unblocked {address}");
+            var text = await client.GetTextAsync($"api/v1/security/{resource}?all={(parse.GetValue(all) ? "true" : "false")}", ct);
+            if (parse.GetValue(json))
+            {
+                await runner.Context.Out.WriteLineAsync(text);
+                return 0;
+            }
+
+            var items = ApiClient.Parse<List<ResponseListItem>>(text);
+            if (items.Count == 0)
+            {
+                runner.Context.Console.Write(new Text(none + "\n"));
+                return 0;
+            }
+
+            var table = Table("target", "rule", "limit", "since", "until", "state", "by", "reason");
+            foreach (var item in items)
+            {
+                var r = item.Response;
+                var state = r.DryRun ? "dry-run" : item.InForce ? "in force" : r.Active ? "expired" : "lifted";
+                var limit = r.RequestsPerSecond is { } rps ? rps.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + "/s" : "-";
+                table.AddRow(Cells(r.Target, r.Rule, limit, Format.Time(r.Since), Format.Time(r.Until), state, r.By, r.Reason));
+            }
+
+            runner.Context.Console.Write(table);
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Lifts one rate limit or quarantine.</summary>
+    private static Command Lift(ClientRunner runner, string name, string resource, string description, string argument, string argumentDescription, string done)
+    {
+        var target = new Argument<string>(argument) { Description = argumentDescription };
+        if (argument == "ip")
+        {
+            target.Validators.Add(r =>
+            {
+                if (!IPAddress.TryParse(r.GetValueOrDefault<string>(), out _))
+                {
+                    r.AddError($"'{r.GetValueOrDefault<string>()}' is not an IP address");
+                }
+            });
+        }
+
+        var command = new Command(name, description) { target };
+        command.SetAction((parse, ct) => runner.RunAsync(parse, async client =>
+        {
+            var value = parse.GetValue(target)!;
+            await client.DeleteAsync($"api/v1/security/{resource}/{Uri.EscapeDataString(value)}", ct);
+            await runner.Context.Out.WriteLineAsync($"{done} {value}");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Quarantine(ClientRunner runner)
+    {
+        var instance = new Argument<string>("instance") { Description = "The instance to take out of the load balancer (it keeps running)" };
+        var duration = new Option<string>("--for") { Description = "How long, e.g. 30m, 2h (default 1h)" };
+        var reason = new Option<string>("--reason") { Description = "Why, for the audit trail" };
+        var command = new Command("quarantine", "Quarantine an instance: no more traffic, kept running for forensics") { instance, duration, reason };
+        command.SetAction((parse, ct) => runner.RunAsync(parse, async client =>
+        {
+            var id = parse.GetValue(instance)!;
+            var text = await client.PostJsonAsync("api/v1/security/quarantines", new { instance = id, @for = parse.GetValue(duration), reason = parse.GetValue(reason) }, ct);
+            var record = ApiClient.Parse<ResponseRecord>(text);
+            await runner.Context.Out.WriteLineAsync($"quarantined {record.Target} until {Format.Time(record.Until)}");
             return 0;
         }));
         return command;

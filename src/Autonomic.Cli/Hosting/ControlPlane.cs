@@ -270,11 +270,12 @@ public sealed class ControlPlane : IAsyncDisposable
         {
             if (roles.Contains(AgentRoles.Security))
             {
-                services.AddSecurityAgent(settings.Security with { DryRun = settings.Security.DryRun || settings.DryRun });
+                services.AddSecurityAgent(settings.Security with { DryRun = settings.Security.DryRun || settings.DryRun }, settings.LogDirectory);
             }
-            else if (serveApi)
+            else if (serveApi || roles.Contains(AgentRoles.Healer))
             {
-                services.AddSecurityBlocklist();
+                // The API and the load balancers (beside the healer) enforce what the security agent decided elsewhere.
+                services.AddSecurityEnforcement();
             }
         }
 
@@ -337,14 +338,24 @@ public sealed class ControlPlane : IAsyncDisposable
             healer.Drain = (id, timeout, ct) => drain.DrainAsync(id, timeout, ct);
         }
 
+        if (services.GetService<HealerAgent>() is { } guarded && services.GetService<IQuarantine>() is { } quarantine)
+        {
+            guarded.Quarantine = quarantine;
+        }
+
         if (services.GetService<TrafficMetrics>() is { } traffic)
         {
             metrics.AddTextSource(traffic.WritePrometheus);
         }
 
-        if (services.GetService<Agents.Security.Blocklist>() is { } blocklist)
+        if (services.GetService<Agents.Security.SecurityEnforcement>() is { } enforcement)
         {
-            metrics.Registry.AddBeforeCollectCallback(() => metrics.SecurityBlocksActive.Set(blocklist.Count));
+            metrics.Registry.AddBeforeCollectCallback(() =>
+            {
+                metrics.SecurityBlocksActive.Set(enforcement.Blocks.Count);
+                metrics.SecurityRateLimitsActive.Set(enforcement.Limits.Count);
+                metrics.SecurityQuarantinesActive.Set(enforcement.Quarantines.Count);
+            });
         }
 
         if (services.GetService<TaskBoard>() is { } board)

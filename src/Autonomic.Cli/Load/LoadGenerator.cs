@@ -17,7 +17,7 @@ public sealed record LoadOptions
 /// <summary>
 /// An open-loop load generator: requests start when the schedule says, whether or not earlier ones have been
 /// answered (a closed loop would slow down with the server and hide its queueing). Each request is fired and
-/// forgotten with its own timeout; results are grouped into windows by the time they were sent.
+/// forgotten with its own timeout; results are grouped into windows by the time they were due.
 /// </summary>
 public sealed class LoadGenerator(LoadOptions options, TimeProvider? time = null)
 {
@@ -53,11 +53,12 @@ public sealed class LoadGenerator(LoadOptions options, TimeProvider? time = null
         {
             TimeSpan now = _time.GetElapsedTime(start);
             long due = Math.Min(total, (long)Math.Floor(profile.DueBy(now)));
-            // The last requests of the schedule may go out a tick after its end; they belong to its last window.
-            TimeSpan stamp = now < profile.Duration ? now : profile.Duration - TimeSpan.FromTicks(1);
             while (sent < due)
             {
                 sent++;
+                // Stamped with when it was due, not when this loop got to it: a stalled generator catches up within
+                // the window the schedule put the request in.
+                TimeSpan stamp = profile.DueAt(sent);
                 if (Volatile.Read(ref _inFlight) >= options.MaxInFlight)
                 {
                     Record(new LoadResult(stamp, TimeSpan.Zero, LoadOutcome.Dropped, 0, null, "too many in flight"));

@@ -56,6 +56,27 @@ public sealed class LoadProfile
         return Find(t) is { } s ? s.Before + (s.Rps * (t - s.Start).TotalSeconds) : 0;
     }
 
+    /// <summary>
+    /// When the <paramref name="n"/>-th request (1-based) falls due: the first time <see cref="DueBy"/> reaches it.
+    /// Requests are counted in the window of this time, so a generator that falls behind reports the schedule, not
+    /// its own stalls.
+    /// </summary>
+    public TimeSpan DueAt(long n)
+    {
+        foreach (Segment s in _segments)
+        {
+            double after = s.Before + (s.Rps * s.Length.TotalSeconds);
+            if (s.Rps > 0 && n <= after + 1e-9)
+            {
+                var at = s.Start + TimeSpan.FromSeconds(Math.Max(0, n - s.Before) / s.Rps);
+                // The last request of the schedule falls due at its end: it belongs to its last window.
+                return at < Duration ? at : Duration - TimeSpan.FromTicks(1);
+            }
+        }
+
+        return Duration - TimeSpan.FromTicks(1);
+    }
+
     private Segment? Find(TimeSpan t)
     {
         foreach (Segment s in _segments)

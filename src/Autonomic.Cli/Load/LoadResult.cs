@@ -14,7 +14,8 @@ public enum LoadOutcome
 }
 
 /// <summary>
-/// One request: when it was sent (since the start of the run), how long it took, how it ended, and the instance
+/// One request: when the schedule had it due (since the start of the run; it goes out then or, if the generator fell
+/// behind, as soon as it catches up), how long it took, how it ended, and the instance
 /// that answered (from the load balancer's X-Autonomic-Instance header, if any).
 /// </summary>
 public sealed record LoadResult(TimeSpan SentAt, TimeSpan Latency, LoadOutcome Outcome, int Status, string? Instance, string? Error);

@@ -3,14 +3,16 @@ using System.Text.Json.Serialization;
 namespace Autonomic.Core.Security;
 
 /// <summary>
-/// Data of <see cref="Model.EventTypes.GatewayAccess"/>: one request the gateway answered, with the caller's address,
-/// the API key id it presented (never the secret), and the outcome. The security agent's input from the API.
+/// Data of <see cref="Model.EventTypes.GatewayAccess"/>: one request the gateway or a service's load balancer answered,
+/// with the caller's address, the API key id it presented (never the secret), and the outcome. The security agent's
+/// input from the API and from the services' traffic.
 /// </summary>
 public sealed record AccessEvent
 {
     [JsonPropertyName("time")]
     public DateTimeOffset Time { get; init; }
 
+    /// <summary>The caller's address; empty when the server did not know it.</summary>
     [JsonPropertyName("clientIp")]
     public required string ClientIp { get; init; }
 
@@ -33,4 +35,11 @@ public sealed record AccessEvent
 
     [JsonPropertyName("durationMs")]
     public double DurationMs { get; init; }
+
+    [JsonPropertyName("requestId")]
+    public string? RequestId { get; init; }
+
+    /// <summary>The service whose load balancer answered; null for the control plane's own API.</summary>
+    [JsonPropertyName("service")]
+    public string? Service { get; init; }
 }

@@ -27,8 +27,10 @@ public sealed record SecurityAlert
     public string? SourceIp { get; init; }
     /// <summary>API key involved, when any.</summary>
     public string? KeyId { get; init; }
-    /// <summary>Instance or service the evidence came from, when any.</summary>
+    /// <summary>Where the evidence came from: a log file, <c>gateway</c>, or a service's load balancer.</summary>
     public string? Subject { get; init; }
+    /// <summary>The instance whose own log the evidence is from, when it is one (the target of a quarantine).</summary>
+    public string? Instance { get; init; }
     /// <summary>The response the rule asks for: <c>block</c>, <c>suspend_key</c>, <c>rate_limit</c>, <c>quarantine</c>, or <c>none</c>.</summary>
     public string Response { get; init; } = "none";
     public required string Reason { get; init; }
@@ -65,7 +67,10 @@ public sealed record KeySuspension
 /// <summary>Data of <see cref="Model.EventTypes.SecurityResponse"/>: a response taken (or lifted).</summary>
 public sealed record SecurityResponse
 {
-    /// <summary><c>block</c>, <c>unblock</c>, <c>suspend_key</c>, <c>unsuspend_key</c>, <c>rate_limit</c>, <c>quarantine</c>.</summary>
+    /// <summary>
+    /// <c>block</c>, <c>unblock</c>, <c>suspend_key</c>, <c>unsuspend_key</c>, <c>rate_limit</c>, <c>unrate_limit</c>,
+    /// <c>quarantine</c>, <c>unquarantine</c>.
+    /// </summary>
     public required string Kind { get; init; }
     /// <summary>The address, key id, client or instance it applies to.</summary>
     public required string Target { get; init; }
@@ -78,10 +83,41 @@ public sealed record SecurityResponse
     public double? RequestsPerSecond { get; init; }
 }
 
+/// <summary>
+/// A rate limit on a client address (in <c>security_rate_limits</c>, under the address) or a quarantined instance (in
+/// <c>security_quarantines</c>, under the instance id). Like a block it expires and can be lifted; the record stays,
+/// inactive, as history.
+/// </summary>
+public sealed record ResponseRecord
+{
+    /// <summary><c>rate_limit</c> or <c>quarantine</c>.</summary>
+    public required string Kind { get; init; }
+    /// <summary>The client address or the instance id.</summary>
+    public required string Target { get; init; }
+    public required string Reason { get; init; }
+    public required string Rule { get; init; }
+    public DateTimeOffset Since { get; init; }
+    public DateTimeOffset Until { get; init; }
+    /// <summary>False once expired or lifted.</summary>
+    public bool Active { get; init; } = true;
+    public bool DryRun { get; init; }
+    /// <summary>For <c>rate_limit</c>: requests per second the client is held to.</summary>
+    public double? RequestsPerSecond { get; init; }
+    /// <summary>Who asked for it: <c>security</c> (the agent) or the operator's key id.</summary>
+    public string By { get; init; } = "security";
+    public string? AlertId { get; init; }
+    public IReadOnlyList<string> Evidence { get; init; } = [];
+
+    /// <summary>True when it holds at <paramref name="now"/>: active, not a dry run, not expired.</summary>
+    public bool InForce(DateTimeOffset now) => Active && !DryRun && Until > now;
+}
+
 /// <summary>Collection names of the security agent's documents.</summary>
 public static class SecurityCollections
 {
     public const string Blocks = "security_blocks";
+    public const string RateLimits = "security_rate_limits";
+    public const string Quarantines = "security_quarantines";
     public const string KeySuspensions = "key_suspensions";
     public const string Alerts = "security_alerts";
 }

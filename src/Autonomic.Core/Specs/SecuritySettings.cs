@@ -21,6 +21,14 @@ public sealed record SecuritySettings
     public TimeSpan BanMaxTime { get; init; } = TimeSpan.FromDays(7);
     /// <summary>How long an API key stays suspended.</summary>
     public TimeSpan SuspendTime { get; init; } = TimeSpan.FromHours(1);
+    /// <summary>Requests per second a rate-limited client is held to.</summary>
+    public double RateLimit { get; init; } = 1;
+    /// <summary>How long a rate limit lasts.</summary>
+    public TimeSpan RateLimitTime { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>How long an instance stays quarantined (out of the load balancer, kept running).</summary>
+    public TimeSpan QuarantineTime { get; init; } = TimeSpan.FromHours(1);
+    /// <summary>Follow every instance's own log (its file in the log directory) for template novelty and rules.</summary>
+    public bool ServiceLogs { get; init; } = true;
 
     /// <summary>Value equality, lists compared element by element (settings read twice from one file are equal).</summary>
     public bool Equals(SecuritySettings? other) =>
@@ -32,7 +40,11 @@ public sealed record SecuritySettings
         BanTime == other.BanTime &&
         BanFactor.Equals(other.BanFactor) &&
         BanMaxTime == other.BanMaxTime &&
-        SuspendTime == other.SuspendTime;
+        SuspendTime == other.SuspendTime &&
+        RateLimit.Equals(other.RateLimit) &&
+        RateLimitTime == other.RateLimitTime &&
+        QuarantineTime == other.QuarantineTime &&
+        ServiceLogs == other.ServiceLogs;
 
     public override int GetHashCode() => HashCode.Combine(Logs.Count, RuleDirectories.Count, Allowlist.Count, DryRun, BanTime, BanFactor, BanMaxTime, SuspendTime);
 }

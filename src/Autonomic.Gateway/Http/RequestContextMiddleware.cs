@@ -1,5 +1,7 @@
 using System.Collections;
 using System.Diagnostics;
+using Autonomic.Agents.Security;
+using Autonomic.Core.Security;
 using Autonomic.Gateway.Auth;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -10,9 +12,9 @@ namespace Autonomic.Gateway.Http;
 /// <summary>
 /// The outermost middleware: gives every request an id (<c>X-Request-Id</c>: the caller's when it is a plain token of
 /// at most 128 characters, else a new one) and a logging scope carrying it, sets the security headers on every
-/// response, and queues one <see cref="AccessRecord"/> when the request ends.
+/// response, and queues one <see cref="AccessEvent"/> when the request ends.
 /// </summary>
-internal sealed class RequestContextMiddleware(RequestDelegate next, AccessLog access, TimeProvider time, ILoggerFactory logs)
+internal sealed class RequestContextMiddleware(RequestDelegate next, AccessEventQueue access, TimeProvider time, ILoggerFactory logs)
 {
     public const string RequestIdHeader = "X-Request-Id";
 
@@ -53,16 +55,18 @@ internal sealed class RequestContextMiddleware(RequestDelegate next, AccessLog a
         finally
         {
             var request = context.Request;
-            access.Write(new AccessRecord(
-                time.GetUtcNow(),
-                context.Connection.RemoteIpAddress?.ToString(),
-                (context.Items[ApiKeyAuthenticationHandler.KeyItem] as ApiKeyRecord)?.Id,
-                request.Method,
-                request.Path.Value ?? "/",
-                context.Response.StatusCode,
-                request.Headers[HeaderNames.UserAgent] is [{ } agent] ? Truncate(agent, 256) : null,
-                time.GetElapsedTime(started).TotalMilliseconds,
-                id));
+            access.Write(new AccessEvent
+            {
+                Time = time.GetUtcNow(),
+                ClientIp = context.Connection.RemoteIpAddress?.ToString() ?? "",
+                KeyId = (context.Items[ApiKeyAuthenticationHandler.KeyItem] as ApiKeyRecord)?.Id,
+                Method = request.Method,
+                Path = Truncate((request.Path.Value ?? "/") + request.QueryString.Value, 2048),
+                Status = context.Response.StatusCode,
+                UserAgent = request.Headers[HeaderNames.UserAgent] is [{ } agent] ? Truncate(agent, 256) : null,
+                DurationMs = time.GetElapsedTime(started).TotalMilliseconds,
+                RequestId = id,
+            });
         }
     }
 

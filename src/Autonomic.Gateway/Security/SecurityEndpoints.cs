@@ -18,9 +18,10 @@ public sealed record BlockView(BlockRecord Block, bool InForce);
 
 /// <summary>
 /// The security API: <c>GET /security/alerts</c>, <c>GET /security/blocks</c>, <c>DELETE /security/blocks/{ip}</c>,
-/// <c>GET /security/rules</c> and <c>GET /audit</c> (the actions trail, filtered).
+/// rate limits and quarantines (<c>GET</c>, <c>DELETE /security/rate-limits/{ip}</c>, <c>POST /security/quarantines</c>,
+/// <c>DELETE /security/quarantines/{instance}</c>), <c>GET /security/rules</c> and <c>GET /audit</c> (the actions trail).
 /// </summary>
-public static class SecurityEndpoints
+public static partial class SecurityEndpoints
 {
     private const int MaxLimit = 1000;
 
@@ -31,6 +32,13 @@ public static class SecurityEndpoints
         api.MapGet("/security/alerts", ListAlertsAsync).RequireAuthorization(Gateway.AuthPolicies.Viewer);
         api.MapGet("/security/blocks", ListBlocksAsync).RequireAuthorization(Gateway.AuthPolicies.Viewer);
         api.MapDelete("/security/blocks/{ip}", UnblockAsync).RequireAuthorization(Gateway.AuthPolicies.Admin);
+        api.MapGet("/security/rate-limits", (HttpContext http, TimeProvider time, string? all, string? limit, CancellationToken ct) =>
+            ListResponsesAsync(http, time, "rate_limit", all, limit, ct)).RequireAuthorization(Gateway.AuthPolicies.Viewer);
+        api.MapDelete("/security/rate-limits/{ip}", LiftRateLimitAsync).RequireAuthorization(Gateway.AuthPolicies.Admin);
+        api.MapGet("/security/quarantines", (HttpContext http, TimeProvider time, string? all, string? limit, CancellationToken ct) =>
+            ListResponsesAsync(http, time, "quarantine", all, limit, ct)).RequireAuthorization(Gateway.AuthPolicies.Viewer);
+        api.MapPost("/security/quarantines", QuarantineAsync).RequireAuthorization(Gateway.AuthPolicies.Operator);
+        api.MapDelete("/security/quarantines/{instance}", ReleaseAsync).RequireAuthorization(Gateway.AuthPolicies.Operator);
         api.MapGet("/security/rules", (HttpContext http) =>
             Json(http.RequestServices.GetService<RulePack>()?.Rules ?? RulePack.Default().Rules)).RequireAuthorization(Gateway.AuthPolicies.Viewer);
         api.MapGet("/audit", AuditAsync).RequireAuthorization(Gateway.AuthPolicies.Viewer);

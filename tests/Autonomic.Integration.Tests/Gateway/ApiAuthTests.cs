@@ -256,16 +256,16 @@ public sealed class ApiAuthTests(KeyedGateway gw) : IClassFixture<KeyedGateway>
         await Eventually.WaitAsync(() => seen.Any(e => Data(e) is { Status: 401, KeyId: null, Path: "/api/v1/status" }), TimeSpan.FromSeconds(10), "the 401's access event");
         Assert.DoesNotContain(seen, e => e.Data.ToString()!.Contains(viewer.Key, StringComparison.Ordinal));
 
-        static AccessRecord Data(CloudEvent e) => e.Data!.Value.Deserialize<AccessRecord>(JsonDefaults.Options)!;
+        static Autonomic.Core.Security.AccessEvent Data(CloudEvent e) => e.Data!.Value.Deserialize<Autonomic.Core.Security.AccessEvent>(JsonDefaults.Options)!;
     }
 
     [Fact]
     public void A_full_access_queue_drops_and_counts_instead_of_waiting()
     {
-        var log = new AccessLog(new GatewayOptions { AccessEventCapacity = 2 });
+        var log = new Autonomic.Agents.Security.AccessEventQueue(capacity: 2);
         for (var i = 0; i < 10; i++)
         {
-            log.Write(new AccessRecord(DateTimeOffset.UnixEpoch, null, null, "GET", "/", 200, null, 0, i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            log.Write(new Autonomic.Core.Security.AccessEvent { ClientIp = "", Method = "GET", Path = "/", Status = 200, RequestId = i.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         }
 
         Assert.Equal(8, log.Dropped);

@@ -42,16 +42,17 @@ internal sealed class ResponderRig : IAsyncDisposable
         Time = time;
         State = state;
         Bus = new InMemoryBus(time);
-        Blocklist = new Blocklist(time);
+        Enforcement = new SecurityEnforcement(new Blocklist(time), new ClientRateLimits(time), new QuarantineList(time));
         Options = options;
-        Responder = new SecurityResponder(Docs, State, Bus, Blocklist, options, time, NullLogger<SecurityResponder>.Instance);
+        Responder = new SecurityResponder(Docs, State, Bus, Enforcement, options, time, NullLogger<SecurityResponder>.Instance);
     }
 
     public FakeTimeProvider Time { get; }
     public Autonomic.Backends.Store.InMemoryDocumentStore Docs { get; } = new();
     public SqliteStateStore State { get; }
     public InMemoryBus Bus { get; }
-    public Blocklist Blocklist { get; }
+    public SecurityEnforcement Enforcement { get; }
+    public Blocklist Blocklist => Enforcement.Blocks;
     public SecurityOptions Options { get; }
     public SecurityResponder Responder { get; }
 

@@ -26,6 +26,21 @@ public sealed class LoadGeneratorTests
     }
 
     [Fact]
+    public void DueAt_is_the_first_time_DueBy_reaches_each_request()
+    {
+        var profile = LoadProfile.Replay([20, 0, 60, 5], 10, compress: 10, scale: 1);
+        for (long n = 1; n <= (long)profile.TotalRequests; n++)
+        {
+            TimeSpan at = profile.DueAt(n);
+            Assert.True(profile.DueBy(at) >= n - 1e-6, $"request {n} not due at {at}");
+            Assert.True(profile.DueBy(at - TimeSpan.FromMilliseconds(1)) < n, $"request {n} due before {at}");
+        }
+
+        // Nothing falls due in the silent second; the 21st request is the first of the third.
+        Assert.Equal(TimeSpan.FromSeconds(2) + TimeSpan.FromSeconds(1.0 / 60), profile.DueAt(21));
+    }
+
+    [Fact]
     public async Task The_schedule_does_not_slow_down_with_a_slow_server()
     {
         await using var workload = await WorkloadProcess.StartAsync();

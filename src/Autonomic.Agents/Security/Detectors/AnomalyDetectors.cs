@@ -181,6 +181,7 @@ public sealed class TemplateNoveltyDetector(int warmupLines = 500, int maxAlerts
             Severity = Severity.Low,
             SourceIp = evt.SourceIp,
             Subject = evt.Origin,
+            Instance = evt.Instance,
             Reason = $"a log line of a kind not seen before in {evt.Origin} (template {result.Cluster.Id} of {state.Drain.Clusters.Count})",
             Evidence = [evt.Line],
         });

@@ -56,14 +56,16 @@ public sealed class SignatureEngine
     public Classification Observe(LogEvent evt, List<SecurityAlert> alerts)
     {
         var result = Classify(evt);
-        if (evt.SourceIp is not { } source)
+        // An instance's own log line has no client address: its match alerts are about the instance.
+        var source = evt.SourceIp;
+        if (source is null && evt.Instance is null)
         {
             return result;
         }
 
         if (result.Class is not null && !result.Attributed)
         {
-            var key = (result.Rule!, source);
+            var key = (result.Rule!, source ?? "instance:" + evt.Instance);
             if (!_lastMatchAlert.TryGetValue(key, out var last) || evt.Time - last >= MatchAlertCooldown)
             {
                 _lastMatchAlert[key] = evt.Time;
@@ -75,6 +77,11 @@ public sealed class SignatureEngine
                 var rule = _matches.First(m => m.Rule.Id == result.Rule).Rule;
                 alerts.Add(NewAlert(rule, evt, source, $"{rule.Class}: {Describe(evt)}", [evt.Line]));
             }
+        }
+
+        if (source is null)
+        {
+            return result;
         }
 
         foreach (var t in _thresholds)
@@ -132,7 +139,7 @@ public sealed class SignatureEngine
         return default;
     }
 
-    private SecurityAlert NewAlert(SecurityRule rule, LogEvent evt, string source, string reason, IReadOnlyList<string> evidence) => new()
+    private SecurityAlert NewAlert(SecurityRule rule, LogEvent evt, string? source, string reason, IReadOnlyList<string> evidence) => new()
     {
         Id = $"{evt.Time.ToUnixTimeMilliseconds():x}-{++_alerts:x}-{rule.Id}",
         Time = evt.Time,
@@ -142,6 +149,7 @@ public sealed class SignatureEngine
         SourceIp = source,
         KeyId = evt.KeyId,
         Subject = evt.Origin,
+        Instance = evt.Instance,
         Response = rule.Response,
         Reason = reason,
         Evidence = evidence,

@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using System.Net;
 using System.Text.Json;
 using Autonomic.Core.Abstractions;
@@ -15,15 +14,14 @@ namespace Autonomic.Agents.Security;
 /// </summary>
 public sealed class Blocklist(TimeProvider time) : IBlocklist
 {
-    private readonly Lock _write = new();
-    private ImmutableDictionary<IPAddress, BlockInfo> _blocks = ImmutableDictionary<IPAddress, BlockInfo>.Empty;
+    private readonly SnapshotMap<IPAddress, BlockInfo> _blocks = new();
 
     public int Count => _blocks.Count;
 
     public bool IsBlocked(IPAddress ip, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out BlockInfo? info)
     {
         ArgumentNullException.ThrowIfNull(ip);
-        if (_blocks.TryGetValue(Normalize(ip), out info) && info.Until > time.GetUtcNow())
+        if (_blocks.TryGet(Normalize(ip), out info) && info.Until > time.GetUtcNow())
         {
             return true;
         }
@@ -44,11 +42,13 @@ public sealed class Blocklist(TimeProvider time) : IBlocklist
         }
 
         ip = Normalize(ip);
-        lock (_write)
+        if (record.Active && !record.DryRun)
         {
-            _blocks = record.Active && !record.DryRun
-                ? _blocks.SetItem(ip, new BlockInfo(record.Ip, record.Reason, record.Rule, record.Until, record.Count))
-                : _blocks.Remove(ip);
+            _blocks.Set(ip, new BlockInfo(record.Ip, record.Reason, record.Rule, record.Until, record.Count));
+        }
+        else
+        {
+            _blocks.Remove(ip);
         }
     }
 
@@ -56,10 +56,7 @@ public sealed class Blocklist(TimeProvider time) : IBlocklist
     {
         if (IPAddress.TryParse(ip, out var address))
         {
-            lock (_write)
-            {
-                _blocks = _blocks.Remove(Normalize(address));
-            }
+            _blocks.Remove(Normalize(address));
         }
     }
 
@@ -67,7 +64,7 @@ public sealed class Blocklist(TimeProvider time) : IBlocklist
     public async Task RefreshAsync(IDocumentStore docs, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var builder = ImmutableDictionary.CreateBuilder<IPAddress, BlockInfo>();
+        var builder = new Dictionary<IPAddress, BlockInfo>();
         foreach (var doc in await docs.ListDocumentsAsync(SecurityCollections.Blocks, 100_000, cancellationToken).ConfigureAwait(false))
         {
             var record = JsonSerializer.Deserialize<BlockRecord>(doc.Json, JsonDefaults.Options);
@@ -77,10 +74,7 @@ public sealed class Blocklist(TimeProvider time) : IBlocklist
             }
         }
 
-        lock (_write)
-        {
-            _blocks = builder.ToImmutable();
-        }
+        _blocks.Replace(builder);
     }
 
     /// <summary>Applies a <c>security.response</c> event (block or unblock) from any process.</summary>

@@ -15,7 +15,7 @@ namespace Autonomic.Agents.Security;
 /// <c>security.response</c> event; each alert is kept in <c>security_alerts</c> and published as <c>security.alert</c>.
 /// </summary>
 public sealed partial class SecurityResponder(
-    IDocumentStore docs, IStateStore state, IEventBus bus, Blocklist blocklist, SecurityOptions options, TimeProvider time, ILogger<SecurityResponder> logger)
+    IDocumentStore docs, IStateStore state, IEventBus bus, SecurityEnforcement enforcement, SecurityOptions options, TimeProvider time, ILogger<SecurityResponder> logger)
 {
     public const string AgentName = "security";
     private const string Source = "/agents/security";
@@ -36,10 +36,10 @@ public sealed partial class SecurityResponder(
                 await SuspendKeyAsync(alert, cancellationToken).ConfigureAwait(false);
                 break;
             case "rate_limit" when alert.SourceIp is not null:
-                await SimpleAsync(alert, "rate_limit", alert.SourceIp, options.Ban.BanTime, options.RateLimitPerSecond, cancellationToken).ConfigureAwait(false);
+                await LimitOrQuarantineAsync(alert, "rate_limit", alert.SourceIp, options.RateLimitTime, options.RateLimitPerSecond, cancellationToken).ConfigureAwait(false);
                 break;
-            case "quarantine" when alert.Subject is not null:
-                await SimpleAsync(alert, "quarantine", alert.Subject, options.Ban.BanTime, null, cancellationToken).ConfigureAwait(false);
+            case "quarantine" when alert.Instance is not null:
+                await LimitOrQuarantineAsync(alert, "quarantine", alert.Instance, options.QuarantineTime, null, cancellationToken).ConfigureAwait(false);
                 break;
         }
     }
@@ -88,7 +88,7 @@ public sealed partial class SecurityResponder(
         await docs.PutDocumentAsync(SecurityCollections.Blocks, ip, JsonSerializer.Serialize(record, JsonDefaults.Options), null, cancellationToken).ConfigureAwait(false);
         if (!options.DryRun)
         {
-            blocklist.Set(record);
+            enforcement.Blocks.Set(record);
         }
 
         await PublishAsync(new SecurityResponse
@@ -139,22 +139,99 @@ public sealed partial class SecurityResponder(
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Rate limits and quarantines are enforced by whoever acts on the event (load balancer, healer).</summary>
-    private async Task SimpleAsync(SecurityAlert alert, string kind, string target, TimeSpan duration, double? rps, CancellationToken cancellationToken)
+    /// <summary>
+    /// Rate-limits a client or quarantines an instance, unless it is allowlisted (a client) or already in force; the
+    /// record goes to the store and the event to every process that enforces it (gateway, load balancers, healer).
+    /// </summary>
+    private async Task LimitOrQuarantineAsync(SecurityAlert alert, string kind, string target, TimeSpan duration, double? rps, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var action = NewAction(kind, target, alert, now);
+        if (kind == "rate_limit" && options.IsAllowlisted(target))
+        {
+            await state.UpsertActionAsync(NewAction(kind, target, alert, now) with
+            {
+                Status = ActionStatus.Skipped,
+                Outcome = "not rate-limited: the address is allowlisted",
+                CompletedAt = now,
+            }, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var collection = SecurityEnforcement.CollectionOf(kind);
+        var existing = await ReadAsync<ResponseRecord>(collection, target, cancellationToken).ConfigureAwait(false);
+        if (existing.Record is { Active: true } active && active.Until > now && active.DryRun == options.DryRun)
+        {
+            return;
+        }
+
+        var record = new ResponseRecord
+        {
+            Kind = kind,
+            Target = target,
+            Reason = alert.Reason,
+            Rule = alert.Rule,
+            Since = now,
+            Until = now + duration,
+            DryRun = options.DryRun,
+            RequestsPerSecond = rps,
+            AlertId = alert.Id,
+            Evidence = alert.Evidence,
+        };
+        await PutResponseAsync(docs, state, bus, enforcement, record, NewAction(kind, target, alert, now), time, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stores a rate limit or quarantine, takes it into force here, announces it and completes its action (recorded
+    /// first as an intent). Used by the agent and by an operator's request through the API.
+    /// </summary>
+    public static async Task PutResponseAsync(
+        IDocumentStore docs, IStateStore state, IEventBus bus, SecurityEnforcement? enforcement, ResponseRecord record, AgentAction action, TimeProvider time, CancellationToken cancellationToken)
+    {
         await state.UpsertActionAsync(action, cancellationToken).ConfigureAwait(false);
-        await PublishAsync(new SecurityResponse { Kind = kind, Target = target, Until = now + duration, Reason = alert.Reason, Rule = alert.Rule, DryRun = options.DryRun, AlertId = alert.Id, RequestsPerSecond = rps }, target, cancellationToken).ConfigureAwait(false);
+        await docs.PutDocumentAsync(SecurityEnforcement.CollectionOf(record.Kind), record.Target, JsonSerializer.Serialize(record, JsonDefaults.Options), null, cancellationToken).ConfigureAwait(false);
+        enforcement?.Set(record);
+        await bus.PublishAsync(CloudEvent.Create(Source, EventTypes.SecurityResponse, record.Target, time.GetUtcNow(), new SecurityResponse
+        {
+            Kind = record.Kind,
+            Target = record.Target,
+            Until = record.Until,
+            Reason = record.Reason,
+            Rule = record.Rule,
+            DryRun = record.DryRun,
+            AlertId = record.AlertId,
+            RequestsPerSecond = record.RequestsPerSecond,
+        }), cancellationToken).ConfigureAwait(false);
+        var what = record.Kind == "rate_limit"
+            ? $"rate-limited to {record.RequestsPerSecond?.ToString("0.###", CultureInfo.InvariantCulture)}/s"
+            : "quarantined (out of the load balancer, kept running)";
         await state.UpsertActionAsync(action with
         {
-            Status = options.DryRun ? ActionStatus.Skipped : ActionStatus.Succeeded,
-            Outcome = options.DryRun ? $"dry run: would {kind} {target}" : $"{kind} requested until {now + duration:O}",
+            Status = record.DryRun ? ActionStatus.Skipped : ActionStatus.Succeeded,
+            Outcome = record.DryRun ? $"dry run: would {record.Kind} {record.Target}" : $"{what} until {record.Until:O}",
             CompletedAt = time.GetUtcNow(),
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Lifts every block and key suspension whose time is up; returns how many.</summary>
+    /// <summary>
+    /// Lifts a rate limit or quarantine (expiry or an operator's request); the record stays, inactive. False when
+    /// another writer changed it first.
+    /// </summary>
+    public static async Task<bool> LiftResponseAsync(
+        IDocumentStore docs, IStateStore state, IEventBus bus, SecurityEnforcement? enforcement, ResponseRecord record, long version, string reason, string by, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var lifted = record with { Active = false, Until = record.Until < now ? record.Until : now };
+        if (await docs.PutDocumentAsync(SecurityEnforcement.CollectionOf(record.Kind), record.Target, JsonSerializer.Serialize(lifted, JsonDefaults.Options), version, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return false;
+        }
+
+        enforcement?.Set(lifted);
+        await RecordLiftAsync(state, bus, "un" + record.Kind, record.Target, reason, by, time, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Lifts every block, key suspension, rate limit and quarantine whose time is up; returns how many.</summary>
     public async Task<int> ExpireAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
@@ -164,7 +241,18 @@ public sealed partial class SecurityResponder(
             var record = JsonSerializer.Deserialize<BlockRecord>(doc.Json, JsonDefaults.Options);
             if (record is { Active: true } && record.Until <= now)
             {
-                lifted += await LiftBlockAsync(docs, state, bus, blocklist, record, doc.Version, "ban expired", "system", time, cancellationToken).ConfigureAwait(false) ? 1 : 0;
+                lifted += await LiftBlockAsync(docs, state, bus, enforcement.Blocks, record, doc.Version, "ban expired", "system", time, cancellationToken).ConfigureAwait(false) ? 1 : 0;
+            }
+        }
+
+        foreach (var collection in (string[])[SecurityCollections.RateLimits, SecurityCollections.Quarantines])
+        {
+            foreach (var (record, version) in await SecurityEnforcement.ListAsync(docs, collection, cancellationToken).ConfigureAwait(false))
+            {
+                if (record.Active && record.Until <= now)
+                {
+                    lifted += await LiftResponseAsync(docs, state, bus, enforcement, record, version, $"{record.Kind.Replace('_', ' ')} expired", "system", time, cancellationToken).ConfigureAwait(false) ? 1 : 0;
+                }
             }
         }
 

@@ -41,6 +41,8 @@ public sealed class LogEvent
     public string? Message { get; set; }
     /// <summary>The raw line, kept as evidence.</summary>
     public string Line { get; set; } = "";
+    /// <summary>The instance whose own log the line is from, when it is one.</summary>
+    public string? Instance { get; set; }
     public int Count { get; set; } = 1;
 
     public bool Is(LogEventKind kind) => (Kind & kind) != 0;
