@@ -68,7 +68,8 @@ public sealed class LoadProfile
             double after = s.Before + (s.Rps * s.Length.TotalSeconds);
             if (s.Rps > 0 && n <= after + 1e-9)
             {
-                var at = s.Start + TimeSpan.FromSeconds(Math.Max(0, n - s.Before) / s.Rps);
+                // Rounded up to the next tick, so DueBy at that time has reached n.
+                var at = s.Start + TimeSpan.FromTicks((long)Math.Ceiling(Math.Max(0, n - s.Before) / s.Rps * TimeSpan.TicksPerSecond));
                 // The last request of the schedule falls due at its end: it belongs to its last window.
                 return at < Duration ? at : Duration - TimeSpan.FromTicks(1);
             }

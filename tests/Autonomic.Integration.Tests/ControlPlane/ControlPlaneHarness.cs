@@ -43,14 +43,18 @@ public sealed class ControlPlaneHarness : IAsyncDisposable
     /// <summary>The workload executable shipped beside the tests.</summary>
     public static string Workload => Path.Combine(AppContext.BaseDirectory, "autonomic-workload");
 
-    /// <summary>A fleet file body with the control-plane section pointing into this harness's directory.</summary>
-    public FleetSpec Fleet(string servicesYaml)
+    /// <summary>
+    /// A fleet file body with the control-plane section pointing into this harness's directory; <paramref name="controlPlaneYaml"/>
+    /// adds keys to that section (indented by two spaces).
+    /// </summary>
+    public FleetSpec Fleet(string servicesYaml, string controlPlaneYaml = "")
     {
         var yaml = $"""
             control_plane:
               api: http://127.0.0.1:{ApiPort}
               store: sqlite:{Root}/state.db
               log_dir: {Root}/logs
+            {controlPlaneYaml}
             services:
             {servicesYaml}
             """;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Autonomic.Agents.Security;
 using Autonomic.Backends.Bus;
@@ -71,29 +70,11 @@ public sealed class SecurityEndToEndTests : IAsyncLifetime
         }
     }
 
-    private HttpClient ClientFrom(IPAddress local, string key)
-    {
-        var client = ClientFromAddress(local);
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
-        return client;
-    }
+    private HttpClient ClientFrom(IPAddress local, string key) => LoopbackClient.From(local, new Uri(_url), key);
 
     /// <summary>A request with a key that does not exist: the gateway answers 401.</summary>
     private static HttpRequestMessage WithWrongKey(string path) =>
         new(HttpMethod.Get, path) { Headers = { Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", WrongKey) } };
-
-    private HttpClient ClientFromAddress(IPAddress local) => new(new SocketsHttpHandler
-    {
-        UseProxy = false,
-        ConnectCallback = async (ctx, ct) =>
-        {
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            socket.Bind(new IPEndPoint(local, 0));
-            await socket.ConnectAsync(ctx.DnsEndPoint, ct);
-            return new NetworkStream(socket, ownsSocket: true);
-        },
-    })
-    { BaseAddress = new Uri(_url), Timeout = TimeSpan.FromSeconds(10) };
 
     [Fact]
     public async Task BruteForceBurst_IsBlockedWithinASecond_UnblockedWhenTheBanExpires_AllowlistedNever()

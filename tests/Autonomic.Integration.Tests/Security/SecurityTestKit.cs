@@ -32,6 +32,32 @@ internal static class SecurityData
     public static bool Fail2banInstalled => System.IO.File.Exists("/usr/bin/fail2ban-regex");
 }
 
+/// <summary>HTTP clients whose connections come from a chosen loopback address (127.0.0.0/8 all reach 127.0.0.1's listeners).</summary>
+internal static class LoopbackClient
+{
+    public static HttpClient From(System.Net.IPAddress local, Uri baseAddress, string? key = null)
+    {
+        var client = new HttpClient(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            ConnectCallback = async (ctx, ct) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                socket.Bind(new System.Net.IPEndPoint(local, 0));
+                await socket.ConnectAsync(ctx.DnsEndPoint, ct);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        })
+        { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        }
+
+        return client;
+    }
+}
+
 /// <summary>A responder over a real SQLite state store, a real in-memory bus and the in-memory document store.</summary>
 internal sealed class ResponderRig : IAsyncDisposable
 {
