@@ -147,6 +147,10 @@ public sealed class ResponseTests
                 dry_run: true
                 ban_time: 30s
                 ban_factor: 3
+                rate_limit: 0.5
+                rate_limit_time: 2m
+                quarantine_time: 4h
+                service_logs: false
             services:
               web:
                 command: /bin/true
@@ -159,6 +163,14 @@ public sealed class ResponseTests
         Assert.True(s.DryRun);
         Assert.Equal(TimeSpan.FromSeconds(30), s.BanTime);
         Assert.Equal(3, s.BanFactor);
+        Assert.Equal((0.5, TimeSpan.FromMinutes(2), TimeSpan.FromHours(4), false), (s.RateLimit, s.RateLimitTime, s.QuarantineTime, s.ServiceLogs));
+        var defaults = new SecuritySettings();
+        Assert.Equal((1.0, TimeSpan.FromMinutes(10), TimeSpan.FromHours(1), true), (defaults.RateLimit, defaults.RateLimitTime, defaults.QuarantineTime, defaults.ServiceLogs));
+
+        var badRate = Path.Combine(dir, "bad-rate.yaml");
+        File.WriteAllText(badRate, "control_plane:\n  security:\n    ban_time: 1m\n    rate_limit: 0\nservices:\n  web:\n    command: /bin/true\n");
+        var rate = Assert.Throws<FleetFileException>(() => FleetFile.Load(badRate, Env));
+        Assert.Equal(("control_plane.security.rate_limit", 4), (rate.Field, rate.Line));
 
         var bad = Path.Combine(dir, "bad.yaml");
         File.WriteAllText(bad, "control_plane:\n  security:\n    allowlist: [10.0.0.0/33]\nservices:\n  web:\n    command: /bin/true\n");
