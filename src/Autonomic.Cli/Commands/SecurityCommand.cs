@@ -67,42 +67,29 @@ internal static class SecurityCommand
         return command;
     }
 
-    private static Command Blocks(ClientRunner runner)
-    {
-        var json = new Option<bool>("--json") { Description = "Print the API's JSON instead of a table" };
-        var all = new Option<bool>("--all") { Description = "Also show expired and lifted blocks" };
-        var command = new Command("blocks", "Blocked source addresses") { json, all };
-        command.SetAction((parse, ct) => runner.RunAsync(parse, async client =>
-        {
-            var text = await client.GetTextAsync($"api/v1/security/blocks?all={(parse.GetValue(all) ? "true" : "false")}", ct);
-            if (parse.GetValue(json))
-            {
-                await runner.Context.Out.WriteLineAsync(text);
-                return 0;
-            }
-
-            var blocks = ApiClient.Parse<List<BlockListItem>>(text);
-            if (blocks.Count == 0)
-            {
-                runner.Context.Console.Write(new Text("no blocks\n"));
-                return 0;
-            }
-
-            var table = Table("ip", "rule", "since", "until", "count", "state", "reason");
-            foreach (var b in blocks)
+    private static Command Blocks(ClientRunner runner) =>
+        Listing<BlockListItem>(runner, "blocks", "blocks", "Blocked source addresses", "no blocks",
+            ["ip", "rule", "since", "until", "count", "state", "reason"],
+            b =>
             {
                 var state = b.Block.DryRun ? "dry-run" : b.InForce ? "blocked" : b.Block.Active ? "expired" : "lifted";
-                table.AddRow(Cells(b.Block.Ip, b.Block.Rule, Format.Time(b.Block.Since), Format.Time(b.Block.Until), b.Block.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), state, b.Block.Reason));
-            }
-
-            runner.Context.Console.Write(table);
-            return 0;
-        }));
-        return command;
-    }
+                return [b.Block.Ip, b.Block.Rule, Format.Time(b.Block.Since), Format.Time(b.Block.Until), b.Block.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), state, b.Block.Reason];
+            });
 
     /// <summary>The list of rate limits or quarantines.</summary>
-    private static Command Responses(ClientRunner runner, string name, string resource, string description, string none)
+    private static Command Responses(ClientRunner runner, string name, string resource, string description, string none) =>
+        Listing<ResponseListItem>(runner, name, resource, description, none,
+            ["target", "rule", "limit", "since", "until", "state", "by", "reason"],
+            item =>
+            {
+                var r = item.Response;
+                var state = r.DryRun ? "dry-run" : item.InForce ? "in force" : r.Active ? "expired" : "lifted";
+                var limit = r.RequestsPerSecond is { } rps ? rps.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + "/s" : "-";
+                return [r.Target, r.Rule, limit, Format.Time(r.Since), Format.Time(r.Until), state, r.By, r.Reason];
+            });
+
+    /// <summary>A list of one kind of response (<c>GET /api/v1/security/{resource}</c>) as a table, or its JSON.</summary>
+    private static Command Listing<T>(ClientRunner runner, string name, string resource, string description, string none, string[] headers, Func<T, string[]> row)
     {
         var json = new Option<bool>("--json") { Description = "Print the API's JSON instead of a table" };
         var all = new Option<bool>("--all") { Description = "Also show expired and lifted ones" };
@@ -116,20 +103,17 @@ internal static class SecurityCommand
                 return 0;
             }
 
-            var items = ApiClient.Parse<List<ResponseListItem>>(text);
+            var items = ApiClient.Parse<List<T>>(text);
             if (items.Count == 0)
             {
                 runner.Context.Console.Write(new Text(none + "\n"));
                 return 0;
             }
 
-            var table = Table("target", "rule", "limit", "since", "until", "state", "by", "reason");
+            var table = Table(headers);
             foreach (var item in items)
             {
-                var r = item.Response;
-                var state = r.DryRun ? "dry-run" : item.InForce ? "in force" : r.Active ? "expired" : "lifted";
-                var limit = r.RequestsPerSecond is { } rps ? rps.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + "/s" : "-";
-                table.AddRow(Cells(r.Target, r.Rule, limit, Format.Time(r.Since), Format.Time(r.Until), state, r.By, r.Reason));
+                table.AddRow(Cells(row(item)));
             }
 
             runner.Context.Console.Write(table);

@@ -23,19 +23,9 @@ public static partial class SecurityEndpoints
 
     private static async Task<IResult> ListResponsesAsync(HttpContext http, TimeProvider time, string kind, string? all, string? limit, CancellationToken ct)
     {
-        if (!TryLimit(limit, 100, out var n, out var bad))
+        if (!TryListQuery(http, all, limit, out var n, out var docs, out var bad))
         {
             return bad;
-        }
-
-        if (all is not null and not "true" and not "false")
-        {
-            return Problem(StatusCodes.Status400BadRequest, "invalid all", $"all must be true or false, not '{all}'");
-        }
-
-        if (http.RequestServices.GetService<IDocumentStore>() is not { } docs)
-        {
-            return NoStore();
         }
 
         var now = time.GetUtcNow();

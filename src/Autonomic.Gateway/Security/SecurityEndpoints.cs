@@ -67,19 +67,9 @@ public static partial class SecurityEndpoints
 
     private static async Task<IResult> ListBlocksAsync(HttpContext http, TimeProvider time, string? all, string? limit, CancellationToken ct)
     {
-        if (!TryLimit(limit, 100, out var n, out var bad))
+        if (!TryListQuery(http, all, limit, out var n, out var docs, out var bad))
         {
             return bad;
-        }
-
-        if (all is not null and not "true" and not "false")
-        {
-            return Problem(StatusCodes.Status400BadRequest, "invalid all", $"all must be true or false, not '{all}'");
-        }
-
-        if (http.RequestServices.GetService<IDocumentStore>() is not { } docs)
-        {
-            return NoStore();
         }
 
         var now = time.GetUtcNow();
@@ -157,6 +147,31 @@ public static partial class SecurityEndpoints
             .Take(n)
             .ToList();
         return Json(actions);
+    }
+
+    /// <summary>The query of a list of responses: <c>limit</c> (default 100), <c>all</c> (true|false), and the store to read.</summary>
+    private static bool TryListQuery(HttpContext http, string? all, string? limit, out int n, out IDocumentStore docs, out IResult problem)
+    {
+        docs = null!;
+        if (!TryLimit(limit, 100, out n, out problem))
+        {
+            return false;
+        }
+
+        if (all is not null and not "true" and not "false")
+        {
+            problem = Problem(StatusCodes.Status400BadRequest, "invalid all", $"all must be true or false, not '{all}'");
+            return false;
+        }
+
+        if (http.RequestServices.GetService<IDocumentStore>() is not { } store)
+        {
+            problem = NoStore();
+            return false;
+        }
+
+        docs = store;
+        return true;
     }
 
     private static bool TryLimit(string? raw, int fallback, out int value, out IResult problem)
