@@ -1,6 +1,7 @@
 // Starts a real control plane with the demo fleet on free ports in a fresh directory, and stops it again.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -106,4 +107,40 @@ export async function startControlPlane(): Promise<RunningControlPlane> {
     await new Promise((r) => setTimeout(r, 250));
   }
   return { api, key: () => key, output: () => output, stop };
+}
+
+export interface Answer {
+  status: number;
+  body: string;
+}
+
+/**
+ * One GET to the control plane from a chosen loopback source address (e.g. 127.0.0.2, which is on the loopback
+ * interface but outside the default allowlist 127.0.0.1/32), with the given bearer key (or none).
+ */
+export function requestFrom(api: string, path: string, localAddress: string, key: string | null): Promise<Answer> {
+  const url = new URL(path, api);
+  return new Promise((resolveAnswer, reject) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method: 'GET',
+        localAddress,
+        agent: false,
+        headers: { Accept: 'application/json', ...(key ? { Authorization: `Bearer ${key}` } : {}) },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolveAnswer({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(10_000, () => req.destroy(new Error(`GET ${url} from ${localAddress} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
 }

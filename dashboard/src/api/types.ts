@@ -149,25 +149,76 @@ export interface InvokeResult {
   error?: string;
 }
 
+// Security (docs/api.md#security, docs/security.md).
+
+export type SecuritySeverity = 'low' | 'medium' | 'high';
+export type SecurityResponseKind = 'none' | 'block' | 'suspend_key' | 'rate_limit' | 'quarantine';
+
+/** A detection, as GET /api/v1/security/alerts lists them (newest first). */
 export interface SecurityAlert {
-  id?: string;
-  kind?: string;
-  type?: string;
-  severity?: string;
-  source?: string;
-  ip?: string;
-  detail?: string;
-  summary?: string;
-  at?: string;
-  time?: string;
-  createdAt?: string;
+  id: string;
+  time: string;
+  rule: string;
+  /** Attack class: brute_force, sqli, xss, path_traversal, scanner, probing, anomaly, key_misuse, novel_log, … */
+  class: string;
+  severity: SecuritySeverity;
+  sourceIp?: string;
+  keyId?: string;
+  subject?: string;
+  instance?: string;
+  response: SecurityResponseKind;
+  reason: string;
+  /** The offending lines or events. */
+  evidence: string[];
 }
 
-export interface SecurityBlock {
+export interface BlockRecord {
   ip: string;
+  reason: string;
+  rule: string;
+  since: string;
+  until: string;
+  /** How many times this address has been blocked (ban time grows with it). */
+  count: number;
+  /** False once expired or lifted; the record stays to remember repeat offenders. */
+  active: boolean;
+  dryRun: boolean;
+  evidence: string[];
+}
+
+/** An element of GET /api/v1/security/blocks. */
+export interface BlockView {
+  block: BlockRecord;
+  inForce: boolean;
+}
+
+export interface ResponseRecord {
+  kind: 'rate_limit' | 'quarantine';
+  /** An address for a rate limit, an instance id for a quarantine. */
+  target: string;
+  reason: string;
+  rule: string;
+  since: string;
+  until: string;
+  active: boolean;
+  dryRun: boolean;
+  requestsPerSecond?: number;
+  /** Who decided it: "security" (the agent) or the operator's key name. */
+  by: string;
+  alertId?: string;
+  evidence: string[];
+}
+
+/** An element of GET /api/v1/security/rate-limits and GET /api/v1/security/quarantines. */
+export interface ResponseView {
+  response: ResponseRecord;
+  inForce: boolean;
+}
+
+/** The body of POST /api/v1/security/quarantines. */
+export interface QuarantineRequest {
+  instance: string;
+  /** A duration such as 30m or 2h (default 1h, at most 30d). */
+  for?: string;
   reason?: string;
-  createdAt?: string;
-  since?: string;
-  expiresAt?: string;
-  until?: string;
 }

@@ -1,5 +1,6 @@
-import { useState } from 'react';
-import type { SecurityAlert, SecurityBlock } from '../api/types';
+import { useState, type FormEvent } from 'react';
+import { ApiError } from '../api/client';
+import type { AgentAction, BlockView, QuarantineRequest, ResponseRecord, ResponseView, SecurityAlert } from '../api/types';
 import { Badge } from '../components/Badge';
 import { ResourceView } from '../components/ResourceView';
 import { formatDateTime } from '../components/format';
@@ -7,21 +8,118 @@ import { useApp, useResource } from '../state/context';
 import { useTitle } from '../state/router';
 import { asList } from './list';
 
+type Message = { ok: boolean; text: string } | null;
+
+const onAlert = (e: { type: string }) => e.type === 'security.alert';
+const onResponse = (e: { type: string }) => e.type === 'security.response';
+const onEither = (e: { type: string }) => onAlert(e) || onResponse(e);
+
+/** What an action's failure says: the problem's detail when the API gave one, else the error's own message. */
+function errorText(e: unknown): string {
+  if (e instanceof ApiError) return e.detail ?? e.title;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Runs one action at a time and keeps its outcome for a status line. */
+function useAction(): [Message, boolean, (run: () => Promise<string>) => Promise<boolean>] {
+  const [message, setMessage] = useState<Message>(null);
+  const [busy, setBusy] = useState(false);
+  const act = async (run: () => Promise<string>) => {
+    setBusy(true);
+    setMessage(null);
+    try {
+      setMessage({ ok: true, text: await run() });
+      return true;
+    } catch (e) {
+      setMessage({ ok: false, text: errorText(e) });
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return [message, busy, act];
+}
+
+function Outcome({ message }: { message: Message }) {
+  if (!message) return null;
+  return <p className={message.ok ? 'success' : 'alert'} role={message.ok ? 'status' : 'alert'}>{message.text}</p>;
+}
+
+/** Dry-run responses are recorded but not enforced: say so beside the rule. */
+function Rule({ rule, enforced }: { rule: string; enforced: boolean }) {
+  return (
+    <>
+      <code>{rule}</code>
+      {!enforced && <> <Badge value="dry run" tone="muted" /></>}
+    </>
+  );
+}
+
+function Evidence({ lines }: { lines: string[] | undefined }) {
+  if (!lines || lines.length === 0) return null;
+  return (
+    <details className="evidence-lines">
+      <summary>{lines.length === 1 ? '1 evidence line' : `${lines.length} evidence lines`}</summary>
+      <ul className="plain">
+        {lines.map((line, i) => <li key={i}><code>{line}</code></li>)}
+      </ul>
+    </details>
+  );
+}
+
 export function SecurityPage() {
   useTitle('Security');
   const { client } = useApp();
-  const [alerts] = useResource<unknown>('/api/v1/security/alerts', { refreshOn: (e) => e.type === 'security.alert', pollMs: 5000 });
-  const [blocks, reloadBlocks] = useResource<unknown>('/api/v1/security/blocks', { refreshOn: (e) => e.type === 'security.response', pollMs: 5000 });
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [alerts] = useResource<unknown>('/api/v1/security/alerts?limit=100', { refreshOn: onAlert, pollMs: 5000 });
+  const [blocks, reloadBlocks] = useResource<unknown>('/api/v1/security/blocks', { refreshOn: onResponse, pollMs: 5000 });
+  const [rateLimits, reloadRateLimits] = useResource<unknown>('/api/v1/security/rate-limits', { refreshOn: onResponse, pollMs: 5000 });
+  const [quarantines, reloadQuarantines] = useResource<unknown>('/api/v1/security/quarantines', { refreshOn: onResponse, pollMs: 5000 });
+  const [actions, reloadActions] = useResource<unknown>('/api/v1/audit?agent=security&limit=50', { refreshOn: onEither, pollMs: 5000 });
+  const [blockMessage, blockBusy, actOnBlock] = useAction();
+  const [limitMessage, limitBusy, actOnLimit] = useAction();
+  const [quarantineMessage, quarantineBusy, actOnQuarantine] = useAction();
+  const [instance, setInstance] = useState('');
+  const [duration, setDuration] = useState('30m');
+  const [reason, setReason] = useState('');
 
-  const unblock = async (ip: string) => {
-    setMessage(null);
-    try {
+  const unblock = (ip: string) =>
+    actOnBlock(async () => {
       await client.delete(`/api/v1/security/blocks/${encodeURIComponent(ip)}`);
-      setMessage({ ok: true, text: `${ip} unblocked` });
       reloadBlocks();
-    } catch (e) {
-      setMessage({ ok: false, text: e instanceof Error ? e.message : String(e) });
+      reloadActions();
+      return `${ip} unblocked`;
+    });
+
+  const liftRateLimit = (ip: string) =>
+    actOnLimit(async () => {
+      await client.delete(`/api/v1/security/rate-limits/${encodeURIComponent(ip)}`);
+      reloadRateLimits();
+      reloadActions();
+      return `rate limit of ${ip} lifted`;
+    });
+
+  const release = (id: string) =>
+    actOnQuarantine(async () => {
+      await client.delete(`/api/v1/security/quarantines/${encodeURIComponent(id)}`);
+      reloadQuarantines();
+      reloadActions();
+      return `${id} released`;
+    });
+
+  const quarantine = async (e: FormEvent) => {
+    e.preventDefault();
+    const body: QuarantineRequest = { instance: instance.trim() };
+    if (duration.trim()) body.for = duration.trim();
+    if (reason.trim()) body.reason = reason.trim();
+    const done = await actOnQuarantine(async () => {
+      const r = await client.post<ResponseRecord>('/api/v1/security/quarantines', body);
+      reloadQuarantines();
+      reloadActions();
+      return `${r.target} quarantined until ${formatDateTime(r.until)}`;
+    });
+    if (done) {
+      setInstance('');
+      setReason('');
     }
   };
 
@@ -30,23 +128,99 @@ export function SecurityPage() {
       <h1>Security</h1>
       <section className="panel" aria-labelledby="blocks-title">
         <h2 id="blocks-title">Blocked addresses</h2>
-        {message && <p className={message.ok ? 'success' : 'alert'} role="status">{message.text}</p>}
+        <Outcome message={blockMessage} />
         <ResourceView resource={blocks} what="blocks">
           {(data) => {
-            const list = asList<SecurityBlock>(data, 'blocks');
+            const list = asList<BlockView>(data, 'blocks');
             if (list.length === 0) return <p className="note">Nothing is blocked.</p>;
             return (
               <div className="table-wrap">
-                <table>
-                  <thead><tr><th scope="col">Address</th><th scope="col">Reason</th><th scope="col">Since</th><th scope="col">Until</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
+                <table className="security-blocks">
+                  <thead><tr><th scope="col">Address</th><th scope="col">Rule</th><th scope="col">Reason</th><th scope="col">Since</th><th scope="col">Until</th><th scope="col" className="num">Count</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
                   <tbody>
-                    {list.map((b) => (
-                      <tr key={b.ip}>
+                    {list.map(({ block: b, inForce }) => (
+                      <tr key={b.ip} data-ip={b.ip}>
                         <td><code>{b.ip}</code></td>
-                        <td className="reason">{b.reason ?? ''}</td>
-                        <td>{formatDateTime(b.createdAt ?? b.since)}</td>
-                        <td>{formatDateTime(b.expiresAt ?? b.until)}</td>
-                        <td><button type="button" onClick={() => void unblock(b.ip)} aria-label={`Unblock ${b.ip}`}>Unblock</button></td>
+                        <td><Rule rule={b.rule} enforced={inForce} /></td>
+                        <td className="reason">{b.reason}<Evidence lines={b.evidence} /></td>
+                        <td>{formatDateTime(b.since)}</td>
+                        <td>{formatDateTime(b.until)}</td>
+                        <td className="num">{b.count}</td>
+                        <td><button type="button" disabled={blockBusy} onClick={() => void unblock(b.ip)} aria-label={`Unblock ${b.ip}`}>Unblock</button></td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            );
+          }}
+        </ResourceView>
+      </section>
+      <section className="panel" aria-labelledby="rate-limits-title">
+        <h2 id="rate-limits-title">Rate limits</h2>
+        <Outcome message={limitMessage} />
+        <ResourceView resource={rateLimits} what="rate limits">
+          {(data) => {
+            const list = asList<ResponseView>(data, 'rateLimits');
+            if (list.length === 0) return <p className="note">No address is rate-limited.</p>;
+            return (
+              <div className="table-wrap">
+                <table className="security-rate-limits">
+                  <thead><tr><th scope="col">Address</th><th scope="col" className="num">Limit/s</th><th scope="col">Rule</th><th scope="col">Reason</th><th scope="col">Until</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
+                  <tbody>
+                    {list.map(({ response: r, inForce }) => (
+                      <tr key={r.target} data-target={r.target}>
+                        <td><code>{r.target}</code></td>
+                        <td className="num">{r.requestsPerSecond ?? '—'}</td>
+                        <td><Rule rule={r.rule} enforced={inForce} /></td>
+                        <td className="reason">{r.reason}<Evidence lines={r.evidence} /></td>
+                        <td>{formatDateTime(r.until)}</td>
+                        <td><button type="button" disabled={limitBusy} onClick={() => void liftRateLimit(r.target)} aria-label={`Lift the rate limit of ${r.target}`}>Lift</button></td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            );
+          }}
+        </ResourceView>
+      </section>
+      <section className="panel" aria-labelledby="quarantines-title">
+        <h2 id="quarantines-title">Quarantined instances</h2>
+        <p className="note">A quarantined instance keeps running but gets no traffic from the load balancer.</p>
+        <form onSubmit={(e) => void quarantine(e)} className="inline-form" aria-label="Quarantine an instance">
+          <label>
+            Instance
+            <input name="instance" value={instance} onChange={(e) => setInstance(e.target.value)} placeholder="web-0" autoComplete="off" />
+          </label>
+          <label>
+            For
+            <input name="for" value={duration} onChange={(e) => setDuration(e.target.value)} placeholder="30m" size={6} autoComplete="off" />
+          </label>
+          <label>
+            Reason
+            <input name="reason" value={reason} onChange={(e) => setReason(e.target.value)} placeholder="optional" autoComplete="off" />
+          </label>
+          <button type="submit" disabled={quarantineBusy || instance.trim() === ''}>Quarantine</button>
+        </form>
+        <Outcome message={quarantineMessage} />
+        <ResourceView resource={quarantines} what="quarantines">
+          {(data) => {
+            const list = asList<ResponseView>(data, 'quarantines');
+            if (list.length === 0) return <p className="note">No instance is quarantined.</p>;
+            return (
+              <div className="table-wrap">
+                <table className="security-quarantines">
+                  <thead><tr><th scope="col">Instance</th><th scope="col">Rule</th><th scope="col">By</th><th scope="col">Reason</th><th scope="col">Until</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
+                  <tbody>
+                    {list.map(({ response: r, inForce }) => (
+                      <tr key={r.target} data-target={r.target}>
+                        <td><code>{r.target}</code></td>
+                        <td><Rule rule={r.rule} enforced={inForce} /></td>
+                        <td>{r.by}</td>
+                        <td className="reason">{r.reason}<Evidence lines={r.evidence} /></td>
+                        <td>{formatDateTime(r.until)}</td>
+                        <td><button type="button" disabled={quarantineBusy} onClick={() => void release(r.target)} aria-label={`Release ${r.target}`}>Release</button></td>
                       </tr>
                     ))}
                   </tbody>
@@ -64,16 +238,46 @@ export function SecurityPage() {
             if (list.length === 0) return <p className="note">No alerts.</p>;
             return (
               <div className="table-wrap">
-                <table>
-                  <thead><tr><th scope="col">Time</th><th scope="col">Kind</th><th scope="col">Severity</th><th scope="col">Source</th><th scope="col">Detail</th></tr></thead>
+                <table className="security-alerts">
+                  <thead><tr><th scope="col">Time</th><th scope="col">Rule</th><th scope="col">Class</th><th scope="col">Severity</th><th scope="col">Source</th><th scope="col">Response</th><th scope="col">Reason</th></tr></thead>
                   <tbody>
-                    {list.map((a, i) => (
-                      <tr key={a.id ?? i}>
-                        <td>{formatDateTime(a.at ?? a.time ?? a.createdAt)}</td>
-                        <td>{a.kind ?? a.type ?? '—'}</td>
-                        <td>{a.severity ? <Badge value={a.severity} /> : '—'}</td>
-                        <td><code>{a.ip ?? a.source ?? '—'}</code></td>
-                        <td className="reason">{a.detail ?? a.summary ?? ''}</td>
+                    {list.map((a) => (
+                      <tr key={a.id} data-rule={a.rule}>
+                        <td>{formatDateTime(a.time)}</td>
+                        <td><code>{a.rule}</code></td>
+                        <td>{a.class.replace(/_/g, ' ')}</td>
+                        <td><Badge value={a.severity} /></td>
+                        <td className="source">{source(a)}</td>
+                        <td>{a.response === 'none' ? '—' : a.response.replace(/_/g, ' ')}</td>
+                        <td className="reason">{a.reason}<Evidence lines={a.evidence} /></td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            );
+          }}
+        </ResourceView>
+      </section>
+      <section className="panel" aria-labelledby="security-actions-title">
+        <h2 id="security-actions-title">Actions</h2>
+        <ResourceView resource={actions} what="security actions">
+          {(data) => {
+            const list = asList<AgentAction>(data, 'actions');
+            if (list.length === 0) return <p className="note">The security agent has taken no action.</p>;
+            return (
+              <div className="table-wrap">
+                <table className="security-actions">
+                  <thead><tr><th scope="col">Time</th><th scope="col">Action</th><th scope="col">Subject</th><th scope="col">Rule</th><th scope="col">Status</th><th scope="col">Outcome</th></tr></thead>
+                  <tbody>
+                    {list.map((a) => (
+                      <tr key={a.id}>
+                        <td>{formatDateTime(a.createdAt)}</td>
+                        <td>{a.kind.replace(/_/g, ' ')}</td>
+                        <td><code>{a.subject}</code></td>
+                        <td><code>{a.rule}</code></td>
+                        <td><Badge value={a.status} /></td>
+                        <td className="reason">{a.outcome ?? a.reason}</td>
                       </tr>
                     ))}
                   </tbody>
@@ -85,4 +289,12 @@ export function SecurityPage() {
       </section>
     </>
   );
+}
+
+/** Where an alert came from: the client address, else the instance (log alerts), else the API key. */
+function source(a: SecurityAlert) {
+  if (a.sourceIp) return <code>{a.sourceIp}</code>;
+  if (a.instance) return <>instance <code>{a.instance}</code></>;
+  if (a.keyId) return <>key <code>{a.keyId}</code></>;
+  return '—';
 }
