@@ -37,6 +37,10 @@ internal static class JsonBody
                 var value = doc.RootElement.Deserialize<T>(SpecJson.Options);
                 return value is null ? (null, Problems.Invalid("$", "expected a JSON object")) : (value, null);
             }
+            catch (JsonException e) when (MissingFields(e.Message) is { Count: > 0 } missing)
+            {
+                return (null, Problems.Invalid("invalid request", [.. missing.Select(f => (f, "required"))]));
+            }
             catch (JsonException e)
             {
                 return (null, Problems.Invalid(Field(e.Path), Clean(e.Message)));
@@ -52,10 +56,24 @@ internal static class JsonBody
         string.IsNullOrEmpty(path) || path == "$" ? "$" : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
 
     // System.Text.Json appends "Path: $.x | LineNumber: 0 | BytePositionInLine: 12."; the field is named separately.
+    // Its "could not be converted to Some.Type" names a .NET type, which means nothing to a caller.
     private static string Clean(string message)
     {
         var cut = message.IndexOf(" Path: ", StringComparison.Ordinal);
-        return cut > 0 ? message[..cut] : message;
+        message = cut > 0 ? message[..cut] : message;
+        return message.Contains("could not be converted to", StringComparison.Ordinal)
+            ? "a value of the wrong JSON type (check strings, numbers and lists against the API reference)"
+            : message;
+    }
+
+    // "JSON deserialization for type 'X' was missing required properties including: 'a', 'b'."
+    private static List<string> MissingFields(string message)
+    {
+        const string marker = "missing required properties including: ";
+        int at = message.IndexOf(marker, StringComparison.Ordinal);
+        return at < 0
+            ? []
+            : [.. message[(at + marker.Length)..].Split(',').Select(p => p.Trim().TrimEnd('.').Trim('\'')).Where(p => p.Length > 0)];
     }
 }
 

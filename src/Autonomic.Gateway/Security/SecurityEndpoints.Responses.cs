@@ -19,6 +19,7 @@ public sealed record QuarantineRequest(string? Instance, string? For = null, str
 
 public static partial class SecurityEndpoints
 {
+    private const int MaxInstanceId = 128;
     private static readonly TimeSpan MaxQuarantine = TimeSpan.FromDays(30);
 
     private static async Task<IResult> ListResponsesAsync(HttpContext http, TimeProvider time, string kind, string? all, string? limit, CancellationToken ct)
@@ -44,7 +45,9 @@ public static partial class SecurityEndpoints
             : Task.FromResult(Problem(StatusCodes.Status400BadRequest, "invalid address", $"'{ip}' is not an IP address"));
 
     private static Task<IResult> ReleaseAsync(HttpContext http, TimeProvider time, string instance, CancellationToken ct) =>
-        LiftAsync(http, time, "quarantine", instance, "released from quarantine by an operator", ct);
+        instance.Length <= MaxInstanceId
+            ? LiftAsync(http, time, "quarantine", instance, "released from quarantine by an operator", ct)
+            : Task.FromResult(Problem(StatusCodes.Status400BadRequest, "invalid instance", $"an instance id has at most {MaxInstanceId} characters"));
 
     private static async Task<IResult> LiftAsync(HttpContext http, TimeProvider time, string kind, string target, string reason, CancellationToken ct)
     {
@@ -70,7 +73,10 @@ public static partial class SecurityEndpoints
         return Json(JsonSerializer.Deserialize<ResponseRecord>(lifted!.Json, JsonDefaults.Options)!);
     }
 
-    /// <summary>An operator quarantines an instance by hand: out of the load balancer, kept running, for a while.</summary>
+    /// <summary>
+    /// An operator quarantines an instance by hand: out of the load balancer, kept running, for a while (201). One in
+    /// force that lasts at least as long is left as it is (200 with it).
+    /// </summary>
     private static async Task<IResult> QuarantineAsync(HttpContext http, TimeProvider time, CancellationToken ct)
     {
         var (body, problem) = await JsonBody.ReadAsync<QuarantineRequest>(http.Request, ct);
@@ -80,7 +86,7 @@ public static partial class SecurityEndpoints
         }
 
         var errors = new List<(string, string)>();
-        if (body.Instance is not { Length: > 0 and <= 128 })
+        if (body.Instance is not { Length: > 0 and <= MaxInstanceId })
         {
             errors.Add(("instance", "the id of an instance, e.g. web-0"));
         }
@@ -113,6 +119,14 @@ public static partial class SecurityEndpoints
         }
 
         var now = time.GetUtcNow();
+        // A quarantine in force is only ever extended here, never shortened: the longer one stands (200).
+        if (await docs.GetDocumentAsync(SecurityCollections.Quarantines, body.Instance!, ct) is { } current &&
+            JsonSerializer.Deserialize<ResponseRecord>(current.Json, JsonDefaults.Options) is { } held &&
+            held.InForce(now) && held.Until >= now + duration)
+        {
+            return Json(held);
+        }
+
         var by = By(http);
         var reason = body.Reason is { Length: > 0 } r ? r : "quarantined by an operator";
         var record = new ResponseRecord

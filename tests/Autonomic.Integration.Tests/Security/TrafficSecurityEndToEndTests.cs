@@ -196,11 +196,25 @@ public sealed class TrafficSecurityEndToEndTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.UnprocessableEntity, bad.StatusCode);
         Assert.Contains("for", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, (await admin.PostAsync("/api/v1/security/quarantines", JsonContent("""{"instance": "nope-3"}"""))).StatusCode);
+        var empty = await admin.PostAsync("/api/v1/security/quarantines", JsonContent("{}"));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, empty.StatusCode);
+        var emptyProblem = JsonDocument.Parse(await empty.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("required", emptyProblem.GetProperty("errors").GetProperty("instance")[0].GetString());
+        Assert.DoesNotContain("Autonomic.", emptyProblem.GetRawText(), StringComparison.Ordinal);
+        var number = await admin.PostAsync("/api/v1/security/quarantines", JsonContent("""{"instance": "web-1", "for": 30}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, number.StatusCode);
+        Assert.DoesNotContain("Autonomic.", await number.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         var cli = await CliAsync("security", "quarantine", "web-1", "--for", "10m", "--reason", "suspicious outbound traffic");
         Assert.Equal(0, cli.Code);
         Assert.StartsWith("quarantined web-1 until", cli.Out, StringComparison.Ordinal);
         await Eventually.WaitAsync(() => Balancer.Destinations.SequenceEqual(["web-0"]), TimeSpan.FromSeconds(5), "web-1 out of the load balancer");
+
+        // A shorter quarantine on top does not cut the one in force short.
+        var shorter = await admin.PostAsync("/api/v1/security/quarantines", JsonContent("""{"instance": "web-1", "for": "1m"}"""));
+        Assert.Equal(HttpStatusCode.OK, shorter.StatusCode);
+        var held = JsonDocument.Parse(await shorter.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("suspicious outbound traffic", held.GetProperty("reason").GetString());
 
         // Quarantining the other one too would leave nothing to serve: the load balancer keeps its last instances.
         Assert.Equal(0, (await CliAsync("security", "quarantine", "web-0")).Code);
