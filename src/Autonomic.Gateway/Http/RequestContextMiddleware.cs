@@ -20,7 +20,7 @@ internal sealed class RequestContextMiddleware(RequestDelegate next, AccessEvent
 
     /// <summary>Same-origin SPA: scripts, styles, images and API calls from this origin only; no framing, no plugins.</summary>
     public const string ContentSecurityPolicy =
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; " +
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
         "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
     private readonly ILogger logger = logs.CreateLogger("Autonomic.Gateway.Requests");
