@@ -214,7 +214,12 @@ public sealed partial class HealerAgent
     {
         _slots.Remove(slot.Id);
         // The record goes first: whoever sees the live view without the instance finds the store agreeing.
-        await store.DeleteInstanceAsync(slot.Id, ct).ConfigureAwait(false);
+        if (!await store.DeleteInstanceAsync(slot.Id, FenceOf(slot.Spec.Name), ct).ConfigureAwait(false))
+        {
+            // A newer lease holder owns the record: leave it to that healer.
+            return;
+        }
+
         registry.Remove(slot.Id);
         await bus.PublishAsync(CloudEvent.Create(Source, EventTypes.InstanceStateChanged, slot.Id, time.GetUtcNow(),
             new { instanceId = slot.Id, from = slot.Life.State, to = "removed", reason = slot.Life.Reason }), ct).ConfigureAwait(false);

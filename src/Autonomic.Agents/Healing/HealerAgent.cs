@@ -36,6 +36,8 @@ public sealed partial class HealerAgent(
     private readonly Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _adopted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HashSet<string> _held = new(StringComparer.Ordinal);
+    // The lease (fencing) token of each held service: every instance record this healer writes carries it.
+    private readonly Dictionary<string, long> _tokens = new(StringComparer.Ordinal);
     // Desired state: the fleet file's services, then the changes made through the API (service.* commands).
     private readonly Dictionary<string, ServiceSpec> _services = new(StringComparer.Ordinal);
     // Services being deleted: kept (with their lease) until their last instance has stopped.
@@ -235,7 +237,7 @@ public sealed partial class HealerAgent(
                 await runtime.StopAsync(handle, TimeSpan.FromSeconds(5), ct).ConfigureAwait(false);
             }
 
-            await store.DeleteInstanceAsync(stale.Id, ct).ConfigureAwait(false);
+            await store.DeleteInstanceAsync(stale.Id, cancellationToken: ct).ConfigureAwait(false);
         }
     }
 
@@ -275,6 +277,11 @@ public sealed partial class HealerAgent(
             }
 
             var had = _held.Contains(spec.Name);
+            if (lease is not null)
+            {
+                _tokens[spec.Name] = lease.Token;
+            }
+
             if (lease is not null && !had)
             {
                 _held.Add(spec.Name);
@@ -283,18 +290,27 @@ public sealed partial class HealerAgent(
             }
             else if (lease is null && had)
             {
-                _held.Remove(spec.Name);
                 LogLeaseLost(spec.Name);
-                foreach (var slot in _slots.Values.Where(s => s.Spec.Name == spec.Name))
-                {
-                    // Another healer acts on these now; this one only forgets them (it never kills what it lost).
-                    slot.Handle = null;
-                    slot.Life = new Lifecycle { Restarts = slot.Life.Restarts };
-                    slot.Incident = null;
-                }
+                LetGo(spec.Name);
             }
         }
     }
+
+    /// <summary>Stops acting on a service another healer holds now: forgets its processes, never kills them.</summary>
+    private void LetGo(string service)
+    {
+        _held.Remove(service);
+        _tokens.Remove(service);
+        foreach (var slot in _slots.Values.Where(s => s.Spec.Name == service))
+        {
+            slot.Handle = null;
+            slot.Life = new Lifecycle { Restarts = slot.Life.Restarts };
+            slot.Incident = null;
+        }
+    }
+
+    /// <summary>The fencing token the records of <paramref name="service"/> are written with (0 while not held).</summary>
+    private long FenceOf(string service) => _tokens.GetValueOrDefault(service);
 
     /// <summary>
     /// Takes a service over: re-adopts its recorded processes that still run (pid and start time must match), finds
@@ -790,9 +806,21 @@ public sealed partial class HealerAgent(
             Restarts = slot.Life.Restarts,
             Reason = slot.Life.Reason,
             UpdatedAt = time.GetUtcNow(),
+            Fence = FenceOf(slot.Spec.Name),
         };
+        if (!await store.UpsertInstanceAsync(record, ct).ConfigureAwait(false))
+        {
+            // A healer with a newer lease wrote this instance: ours is gone even if the lease backend has not said so.
+            LogFencedOut(slot.Spec.Name, slot.Id, record.Fence);
+            if (_held.Contains(slot.Spec.Name))
+            {
+                LetGo(slot.Spec.Name);
+            }
+
+            return;
+        }
+
         registry.Set(new LiveInstance(record, slot.Spec, slot.Handle));
-        await store.UpsertInstanceAsync(record, ct).ConfigureAwait(false);
     }
 
     private void RotateLogsWhenDue()
@@ -859,6 +887,9 @@ public sealed partial class HealerAgent(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "replacement of {InstanceId} ({Cause}) deferred: {Why}")]
     private partial void LogReplacementDeferred(string instanceId, string cause, string why);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "service {Service}: the write of {InstanceId} with fencing token {Token} was refused, a newer lease holder acts on it; letting go")]
+    private partial void LogFencedOut(string service, string instanceId, long token);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "instance {InstanceId} is quarantined: not replaced for {Cause}, kept for forensics")]
     private partial void LogQuarantinedKept(string instanceId, string cause);

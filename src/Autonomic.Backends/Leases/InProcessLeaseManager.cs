@@ -6,8 +6,9 @@ namespace Autonomic.Backends.Leases;
 /// An <see cref="ILeaseManager"/> inside one process: the embedded default, for a control plane whose agents all
 /// run in the same process. Expiry follows the injected <see cref="TimeProvider"/> (a lease is expired from the
 /// instant <see cref="Lease.ExpiresAt"/> on). Renewing a live lease keeps its token; every new grant of a key (a
-/// new holder, or the same owner after its lease lapsed or was released) gets a larger token than any before it.
-/// Nothing survives the process.
+/// new holder, or the same owner after its lease lapsed or was released) gets a larger token than any before it, and
+/// never less than the current Unix time in milliseconds, so tokens keep growing across restarts of the process.
+/// Nothing else survives the process.
 /// </summary>
 public sealed class InProcessLeaseManager : ILeaseManager
 {
@@ -41,7 +42,9 @@ public sealed class InProcessLeaseManager : ILeaseManager
                 return Task.FromResult<Lease?>(renewed);
             }
 
-            var token = _tokens.GetValueOrDefault(key) + 1;
+            // At least the time in milliseconds: a control plane started again (tokens do not survive the process)
+            // still writes with a larger fencing token than its previous run left in the store.
+            var token = Math.Max(_tokens.GetValueOrDefault(key) + 1, now.ToUnixTimeMilliseconds());
             _tokens[key] = token;
             var granted = new Lease(key, owner, token, now + ttl);
             _held[key] = granted;

@@ -10,7 +10,8 @@ namespace Autonomic.Backends.Leases;
 /// key <c>{prefix}lease:{key}</c> holding the owner, with a Redis expiry: Redis's own clock decides when it ends,
 /// so clock skew between agent processes does not matter. Each operation is one Lua script, so it is atomic. The
 /// fencing token is an <c>INCR</c> counter at <c>{prefix}lease-token:{key}</c>, bumped only when a lease is granted
-/// anew (renewal keeps it). <see cref="Lease.ExpiresAt"/> is the local time the request was sent plus the
+/// anew (renewal keeps it) and never below Redis's clock in milliseconds, so a counter lost with a Redis that kept no
+/// data starts above every token written before. <see cref="Lease.ExpiresAt"/> is the local time the request was sent plus the
 /// remaining time Redis reports, so a holder never believes it holds longer than it does. Disposing closes the
 /// connection without releasing anything (a dead process releases nothing either).
 /// </summary>
@@ -26,7 +27,14 @@ public sealed class RedisLeaseManager : ILeaseManager
           return nil
         end
         redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
-        return {redis.call('INCR', KEYS[2]), tonumber(ARGV[2])}
+        local now = redis.call('TIME')
+        local floor = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+        local token = redis.call('INCR', KEYS[2])
+        if token < floor then
+          redis.call('SET', KEYS[2], string.format('%.0f', floor))
+          token = floor
+        end
+        return {token, tonumber(ARGV[2])}
         """;
 
     // KEYS[1] lease; ARGV[1] owner. Deletes only the owner's own lease.

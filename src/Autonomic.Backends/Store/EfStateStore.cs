@@ -72,10 +72,55 @@ public abstract partial class EfStateStore : IStateStore
         RunAsync(async db => await db.Services.Where(r => r.Name == name).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false) > 0, cancellationToken);
 
     /// <inheritdoc />
-    public Task UpsertInstanceAsync(InstanceRecord instance, CancellationToken cancellationToken = default)
+    public async Task<bool> UpsertInstanceAsync(InstanceRecord instance, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(instance);
-        return UpsertAsync(StoreMapping.ToRow(instance), instance.Id, cancellationToken);
+        var row = StoreMapping.ToRow(instance);
+        for (var attempt = 1; ; attempt++)
+        {
+            // 1 written, 0 refused by the fence, -1 another writer inserted the row between our update and insert.
+            var outcome = await RunAsync(async db =>
+            {
+                // The fence check and the write in one UPDATE: no other writer can get between them.
+                var updated = await db.Instances.Where(r => r.Id == row.Id && r.Fence <= row.Fence).ExecuteUpdateAsync(set => set
+                    .SetProperty(r => r.Service, row.Service)
+                    .SetProperty(r => r.Index, row.Index)
+                    .SetProperty(r => r.State, row.State)
+                    .SetProperty(r => r.Pid, row.Pid)
+                    .SetProperty(r => r.StartTicks, row.StartTicks)
+                    .SetProperty(r => r.Port, row.Port)
+                    .SetProperty(r => r.StartedAt, row.StartedAt)
+                    .SetProperty(r => r.ReadySince, row.ReadySince)
+                    .SetProperty(r => r.Restarts, row.Restarts)
+                    .SetProperty(r => r.Reason, row.Reason)
+                    .SetProperty(r => r.UpdatedAt, row.UpdatedAt)
+                    .SetProperty(r => r.Fence, row.Fence), cancellationToken).ConfigureAwait(false);
+                if (updated > 0)
+                {
+                    return 1;
+                }
+
+                if (await db.Instances.AnyAsync(r => r.Id == row.Id, cancellationToken).ConfigureAwait(false))
+                {
+                    return 0;
+                }
+
+                db.Instances.Add(row);
+                try
+                {
+                    await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+                    return 1;
+                }
+                catch (DbUpdateException) when (attempt < UpsertAttempts)
+                {
+                    return -1;
+                }
+            }, cancellationToken).ConfigureAwait(false);
+            if (outcome >= 0)
+            {
+                return outcome == 1;
+            }
+        }
     }
 
     /// <inheritdoc />
@@ -87,8 +132,12 @@ public abstract partial class EfStateStore : IStateStore
     }, cancellationToken);
 
     /// <inheritdoc />
-    public Task DeleteInstanceAsync(string id, CancellationToken cancellationToken = default) =>
-        RunAsync(db => db.Instances.Where(r => r.Id == id).ExecuteDeleteAsync(cancellationToken), cancellationToken);
+    public Task<bool> DeleteInstanceAsync(string id, long? fence = null, CancellationToken cancellationToken = default) => RunAsync(async db =>
+    {
+        var rows = fence is { } f ? db.Instances.Where(r => r.Id == id && r.Fence <= f) : db.Instances.Where(r => r.Id == id);
+        return await rows.ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false) > 0
+            || !await db.Instances.AnyAsync(r => r.Id == id, cancellationToken).ConfigureAwait(false);
+    }, cancellationToken);
 
     /// <inheritdoc />
     public Task AppendEventAsync(CloudEvent evt, CancellationToken cancellationToken = default)

@@ -24,6 +24,7 @@ public sealed class InstanceRow
     public int Restarts { get; set; }
     public string? Reason { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+    public long Fence { get; set; }
 }
 
 /// <summary>

@@ -31,6 +31,7 @@ internal static class StoreMapping
         Restarts = r.Restarts,
         Reason = r.Reason,
         UpdatedAt = r.UpdatedAt,
+        Fence = r.Fence,
     };
 
     public static InstanceRecord ToRecord(InstanceRow r) => new()
@@ -47,6 +48,7 @@ internal static class StoreMapping
         Restarts = r.Restarts,
         Reason = r.Reason,
         UpdatedAt = r.UpdatedAt,
+        Fence = r.Fence,
     };
 
     public static EventRow ToRow(CloudEvent e) => new()

@@ -17,9 +17,17 @@ public interface IStateStore : IAsyncDisposable
     /// <summary>Forgets a service's spec; false when none was stored.</summary>
     Task<bool> DeleteServiceAsync(string name, CancellationToken cancellationToken = default);
 
-    Task UpsertInstanceAsync(InstanceRecord instance, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Writes the record unless the stored one carries a higher <see cref="InstanceRecord.Fence"/> (a newer lease
+    /// holder wrote it): false when refused. The check and the write are one atomic statement.
+    /// </summary>
+    Task<bool> UpsertInstanceAsync(InstanceRecord instance, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<InstanceRecord>> ListInstancesAsync(CancellationToken cancellationToken = default);
-    Task DeleteInstanceAsync(string id, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Forgets an instance. With <paramref name="fence"/>, only when the stored record's fence is not higher: false
+    /// when refused. Without, unconditionally (for instances of services nobody holds).
+    /// </summary>
+    Task<bool> DeleteInstanceAsync(string id, long? fence = null, CancellationToken cancellationToken = default);
 
     /// <summary>Appends; an event whose id is already stored is ignored.</summary>
     Task AppendEventAsync(CloudEvent evt, CancellationToken cancellationToken = default);

@@ -55,4 +55,9 @@ public sealed record InstanceRecord
     /// <summary>Why it is in its state, for people.</summary>
     public string? Reason { get; init; }
     public DateTimeOffset UpdatedAt { get; init; }
+    /// <summary>
+    /// The lease token (fencing token) of the healer that wrote it. The store refuses a write with a lower token than
+    /// the stored one: a healer that lost its lease without noticing cannot overwrite its successor's records.
+    /// </summary>
+    public long Fence { get; init; }
 }

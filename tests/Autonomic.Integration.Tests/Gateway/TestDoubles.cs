@@ -14,9 +14,9 @@ internal sealed class FailingStateStore : IStateStore
     public Task SaveServiceAsync(ServiceSpec spec, CancellationToken cancellationToken = default) => throw Broken();
     public Task<IReadOnlyList<ServiceSpec>> ListServicesAsync(CancellationToken cancellationToken = default) => throw Broken();
     public Task<bool> DeleteServiceAsync(string name, CancellationToken cancellationToken = default) => throw Broken();
-    public Task UpsertInstanceAsync(InstanceRecord instance, CancellationToken cancellationToken = default) => throw Broken();
+    public Task<bool> UpsertInstanceAsync(InstanceRecord instance, CancellationToken cancellationToken = default) => throw Broken();
     public Task<IReadOnlyList<InstanceRecord>> ListInstancesAsync(CancellationToken cancellationToken = default) => throw Broken();
-    public Task DeleteInstanceAsync(string id, CancellationToken cancellationToken = default) => throw Broken();
+    public Task<bool> DeleteInstanceAsync(string id, long? fence = null, CancellationToken cancellationToken = default) => throw Broken();
     public Task AppendEventAsync(CloudEvent evt, CancellationToken cancellationToken = default) => throw Broken();
     public Task<IReadOnlyList<CloudEvent>> ListEventsAsync(int limit, string? subject = null, CancellationToken cancellationToken = default) => throw Broken();
     public Task UpsertIncidentAsync(Incident incident, CancellationToken cancellationToken = default) => throw Broken();

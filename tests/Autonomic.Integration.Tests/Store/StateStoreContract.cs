@@ -183,6 +183,51 @@ public abstract class StateStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_write_fenced_by_an_older_lease_token_is_refused_and_changes_nothing()
+    {
+        var held = FullInstance("web-4", T0) with { Fence = 5, Restarts = 1 };
+        Assert.True(await Store.UpsertInstanceAsync(held));
+
+        // A healer that lost the lease (token 4) cannot overwrite or delete what the holder (token 5) wrote.
+        Assert.False(await Store.UpsertInstanceAsync(held with { Fence = 4, Restarts = 99, State = InstanceState.Stopped }));
+        Assert.False(await Store.DeleteInstanceAsync("web-4", fence: 4));
+        Assert.Equal(held, Assert.Single(await Store.ListInstancesAsync()));
+
+        // The holder itself and a newer one may; a delete without a fence is unconditional.
+        Assert.True(await Store.UpsertInstanceAsync(held with { Restarts = 2 }));
+        Assert.True(await Store.UpsertInstanceAsync(held with { Fence = 9, Restarts = 3 }));
+        Assert.Equal((9L, 3), Assert.Single(await Store.ListInstancesAsync()) is var r ? (r.Fence, r.Restarts) : default);
+        Assert.False(await Store.DeleteInstanceAsync("web-4", fence: 5));
+        Assert.True(await Store.DeleteInstanceAsync("web-4", fence: 9));
+        Assert.True(await Store.DeleteInstanceAsync("web-4", fence: 1));
+        Assert.True(await Store.UpsertInstanceAsync(held));
+        Assert.True(await Store.DeleteInstanceAsync("web-4"));
+        Assert.Empty(await Store.ListInstancesAsync());
+    }
+
+    [Fact]
+    public async Task Racing_writers_with_different_fences_leave_the_highest_ones_record()
+    {
+        // 24 writers, each several times, fences 1..24 in a shuffled order: whatever the interleaving, the record that
+        // stays is the one of fence 24, and every write of a fence below the stored one was refused.
+        var fences = Enumerable.Range(1, 24).OrderBy(i => (i * 7919) % 24).ToArray();
+        var results = await Task.WhenAll(fences.Select(f => Task.Run(async () =>
+        {
+            var outcomes = new List<bool>();
+            for (int i = 0; i < 3; i++)
+            {
+                outcomes.Add(await Store.UpsertInstanceAsync(FullInstance("race-0", T0) with { Fence = f, Restarts = f }));
+            }
+
+            return (Fence: f, Outcomes: outcomes);
+        })));
+
+        var stored = Assert.Single(await Store.ListInstancesAsync());
+        Assert.Equal((24L, 24), (stored.Fence, stored.Restarts));
+        Assert.All(results.Single(r => r.Fence == 24).Outcomes, Assert.True);
+    }
+
+    [Fact]
     public async Task Timestamps_keep_the_instant_to_the_millisecond()
     {
         var fine = new DateTimeOffset(2031, 1, 1, 0, 0, 0, TimeSpan.FromHours(-7)).AddTicks(1_234_567);

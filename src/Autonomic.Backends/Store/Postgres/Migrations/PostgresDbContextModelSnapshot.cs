@@ -201,6 +201,9 @@ namespace Autonomic.Backends.Store.Postgres.Migrations
                     b.Property<string>("Id")
                         .HasColumnType("text");
 
+                    b.Property<long>("Fence")
+                        .HasColumnType("bigint");
+
                     b.Property<int>("Index")
                         .HasColumnType("integer");
 
