@@ -808,6 +808,8 @@ public sealed partial class HealerAgent(
             UpdatedAt = time.GetUtcNow(),
             Fence = FenceOf(slot.Spec.Name),
         };
+        // The live view first (the load balancer follows it without waiting for the store), then the record.
+        registry.Set(new LiveInstance(record, slot.Spec, slot.Handle));
         if (!await store.UpsertInstanceAsync(record, ct).ConfigureAwait(false))
         {
             // A healer with a newer lease wrote this instance: ours is gone even if the lease backend has not said so.
@@ -816,11 +818,7 @@ public sealed partial class HealerAgent(
             {
                 LetGo(slot.Spec.Name);
             }
-
-            return;
         }
-
-        registry.Set(new LiveInstance(record, slot.Spec, slot.Handle));
     }
 
     private void RotateLogsWhenDue()
