@@ -47,9 +47,8 @@ public static partial class GatewayEndpoints
         api.MapGet("/status", GetStatusAsync).WithTags("fleet")
             .WithName("getStatus").WithSummary("Every service with its instances, and the open incident count")
             .Produces<StatusView>().ProducesProblem(StatusCodes.Status503ServiceUnavailable);
-        api.MapGet("/instances", (IStateStore store, ILoggerFactory logs, CancellationToken ct) =>
-            Guarded(logs, async () => Json(await store.ListInstancesAsync(ct)))).WithTags("fleet")
-            .WithName("listInstances").WithSummary("Every instance the control plane knows")
+        api.MapGet("/instances", ListInstancesAsync).WithTags("fleet")
+            .WithName("listInstances").WithSummary("Every instance the control plane knows; quarantined ones say so")
             .Produces<IReadOnlyList<InstanceRecord>>().ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/incidents", ListIncidentsAsync).WithTags("incidents")
             .WithName("listIncidents").WithSummary("Incidents, newest first (limit 1-1000, default 50)")
@@ -85,10 +84,17 @@ public static partial class GatewayEndpoints
         return endpoints;
     }
 
-    private static Task<IResult> GetStatusAsync(IStateStore store, ILoggerFactory logs, CancellationToken ct) => Guarded(logs, async () =>
+    // Instances come from the live view when it is complete (InstanceViews), else from the store.
+    private static Task<IResult> ListInstancesAsync(HttpContext http, IStateStore store, ILoggerFactory logs, CancellationToken ct) => Guarded(logs, async () =>
+    {
+        var instances = await InstanceViews.ListAsync(http.RequestServices, store, ct);
+        return Json(InstanceViews.WithQuarantines(instances, instances, http.RequestServices.GetService<IQuarantine>(), node => [node.AsArray()]));
+    });
+
+    private static Task<IResult> GetStatusAsync(HttpContext http, IStateStore store, ILoggerFactory logs, CancellationToken ct) => Guarded(logs, async () =>
     {
         var specs = await store.ListServicesAsync(ct);
-        var instances = await store.ListInstancesAsync(ct);
+        var instances = await InstanceViews.ListAsync(http.RequestServices, store, ct);
         var incidents = await store.ListIncidentsAsync(ScanLimit, ct);
         var replicas = specs.ToDictionary(s => s.Name, s => s.Replicas, StringComparer.Ordinal);
         // A service with instances but no spec (e.g. removed from the fleet file while still running) is still shown.
@@ -99,7 +105,8 @@ public static partial class GatewayEndpoints
             return new ServiceStatus(name, replicas.GetValueOrDefault(name), mine.Count(i => i.State == InstanceState.Ready), mine);
         }).ToList();
         var open = incidents.Count(i => i.Status is IncidentStatus.Open or IncidentStatus.Escalated);
-        return Json(new StatusView(services, open));
+        return Json(InstanceViews.WithQuarantines(new StatusView(services, open), instances, http.RequestServices.GetService<IQuarantine>(),
+            node => node["services"]!.AsArray().Select(s => s!["instances"]!.AsArray())));
     });
 
     private static Task<IResult> ListIncidentsAsync(IStateStore store, ILoggerFactory logs, string? limit, CancellationToken ct) => Guarded(logs, async () =>

@@ -16,6 +16,10 @@ export interface InstanceRecord {
   restarts: number;
   reason?: string;
   updatedAt: string;
+  /** Process start time in clock ticks since boot; with the pid it identifies the process. */
+  startTicks?: number;
+  /** Present (true) while the security agent holds it in quarantine: running, but out of its load balancer. */
+  quarantined?: boolean;
 }
 
 export interface ServiceStatus {

@@ -46,6 +46,28 @@ describe('FleetTable', () => {
     expect(within(worker).getByRole('link', { name: 'worker' }).getAttribute('href')).toBe('/services/worker');
   });
 
+  it('badges a quarantined instance beside its state, and only that one', () => {
+    const services: ServiceStatus[] = [
+      {
+        name: 'web', replicas: 2, ready: 2, instances: [
+          instance('web-0', 'ready', { pid: 1111, quarantined: true }),
+          instance('web-1', 'ready', { pid: 1112 }),
+        ],
+      },
+    ];
+    const { container } = render(<FleetTable services={services} now={now} />);
+
+    const web0 = container.querySelector('tr[data-instance="web-0"]') as HTMLElement;
+    const badge = within(web0).getByText('quarantined');
+    expect(badge.className).toContain('badge-bad');
+    // It keeps running: its state badge is still there, in the same cell.
+    const cell = badge.closest('td') as HTMLElement;
+    expect(within(cell).getByText('ready').className).toContain('badge-ok');
+    expect(cell.textContent).toBe('ready quarantined');
+    const web1 = container.querySelector('tr[data-instance="web-1"]') as HTMLElement;
+    expect(within(web1).queryByText('quarantined')).toBeNull();
+  });
+
   it('marks a service scaled to zero as stopped, not degraded', () => {
     render(<FleetTable services={[{ name: 'batch', replicas: 0, ready: 0, instances: [] }]} now={now} />);
     expect(screen.getByText('stopped')).toBeTruthy();

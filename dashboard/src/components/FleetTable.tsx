@@ -3,7 +3,10 @@ import { linkProps } from '../state/router';
 import { Badge } from './Badge';
 import { ago } from './format';
 
-/** Every service with its replicas (ready / desired) and instances, their state, pid, port and restarts. */
+/**
+ * Every service with its replicas (ready / desired) and instances, their state, pid, port and restarts. A quarantined
+ * instance carries a second badge: it still runs (its state says how) but gets no traffic from its load balancer.
+ */
 export function FleetTable({ services, now = Date.now() }: { services: ServiceStatus[]; now?: number }) {
   if (services.length === 0) {
     return (
@@ -52,7 +55,10 @@ export function FleetTable({ services, now = Date.now() }: { services: ServiceSt
               {s.instances.map((i) => (
                 <tr key={i.id} className="instance-row" data-instance={i.id} data-state={i.state}>
                   <td className="indent">{i.id}</td>
-                  <td><Badge value={i.state} /></td>
+                  <td>
+                    <Badge value={i.state} />
+                    {i.quarantined && <> <Badge value="quarantined" tone="bad" /></>}
+                  </td>
                   <td>{i.state === 'ready' ? 'yes' : 'no'}</td>
                   <td className="num">{i.restarts}</td>
                   <td className="num">{i.pid ?? '—'}</td>

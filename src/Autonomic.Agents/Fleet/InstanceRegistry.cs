@@ -15,6 +15,18 @@ public sealed record LiveInstance(InstanceRecord Record, ServiceSpec Spec, IProc
 public sealed class InstanceRegistry
 {
     private readonly ConcurrentDictionary<string, LiveInstance> _instances = new(StringComparer.Ordinal);
+    private volatile bool _complete;
+
+    /// <summary>
+    /// True while this view holds every instance the state store records, as its writer vouches: the healer while it
+    /// holds the lease of every service it knows, the store feed after a read it mirrored in full. Readers that must
+    /// agree with the store (the API) read the store while it is false.
+    /// </summary>
+    public bool Complete
+    {
+        get => _complete;
+        set => _complete = value;
+    }
 
     /// <summary>Raised after every change, with the new value.</summary>
     public event Action<LiveInstance>? Changed;

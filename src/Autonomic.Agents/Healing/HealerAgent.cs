@@ -44,6 +44,8 @@ public sealed partial class HealerAgent(
     private readonly HashSet<string> _deleting = new(StringComparer.Ordinal);
     private DateTimeOffset _nextLogCheck;
     private DateTimeOffset _nextLeaseCheck;
+    // A record in the store that no slot of this healer writes: the live view can never hold every record.
+    private bool _unmanagedRecords;
 
     /// <summary>Completes once the instances recorded by an earlier control plane have been re-adopted or restarted.</summary>
     public Task Adopted => _adopted.Task;
@@ -229,6 +231,7 @@ public sealed partial class HealerAgent(
             // The fleet shrank while no control plane ran. A service still in the fleet is its lease holder's business.
             if (wanted.Contains(stale.Service) || (await leases.GetAsync(LeaseKey(stale.Service), ct).ConfigureAwait(false)) is not null)
             {
+                _unmanagedRecords = true;
                 continue;
             }
 
@@ -294,6 +297,9 @@ public sealed partial class HealerAgent(
                 LetGo(spec.Name);
             }
         }
+
+        // The live view holds every instance only while this healer writes them all (a lost lease leaves them stale).
+        registry.Complete = !_unmanagedRecords && _services.Keys.All(_held.Contains);
     }
 
     /// <summary>Stops acting on a service another healer holds now: forgets its processes, never kills them.</summary>

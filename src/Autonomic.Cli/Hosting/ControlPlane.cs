@@ -419,27 +419,57 @@ public sealed class ControlPlane : IAsyncDisposable
 /// <summary>The lease manager and rate limiter of one lease backend (they share its connection).</summary>
 internal sealed record LeaseBackendPair(ILeaseManager Leases, IRateLimiter RateLimiter);
 
-/// <summary>Fills the live view from the store, for processes without a healer (the healers write the instances there).</summary>
+/// <summary>
+/// Fills the live view from the store every 200 ms, for processes without a healer (the healers write the instances
+/// there): records new or changed since the last read are set, records gone from the store are removed. An instance of
+/// a service with no spec (neither in the fleet file nor in the store) is left out, and the view is then not complete.
+/// </summary>
 internal sealed class StoreInstanceFeed(IStateStore store, FleetSpec fleet, InstanceRegistry registry, TimeProvider time, ILogger<StoreInstanceFeed> logger) : BackgroundService
 {
+    public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var specs = fleet.Services.ToDictionary(s => s.Name, StringComparer.Ordinal);
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(200), time);
+        using var timer = new PeriodicTimer(Interval, time);
         do
         {
             try
             {
-                foreach (var record in await store.ListInstancesAsync(stoppingToken).ConfigureAwait(false))
+                var records = await store.ListInstancesAsync(stoppingToken).ConfigureAwait(false);
+                // Services created through the API are not in the fleet file; their specs are in the store.
+                Dictionary<string, ServiceSpec>? stored = null;
+                var complete = true;
+                foreach (var record in records)
                 {
-                    if (specs.TryGetValue(record.Service, out var spec) && registry.Get(record.Id)?.Record != record)
+                    if (!specs.TryGetValue(record.Service, out var spec))
+                    {
+                        stored ??= (await store.ListServicesAsync(stoppingToken).ConfigureAwait(false)).ToDictionary(s => s.Name, StringComparer.Ordinal);
+                        spec = stored.GetValueOrDefault(record.Service);
+                    }
+
+                    if (spec is null)
+                    {
+                        complete = false;
+                    }
+                    else if (registry.Get(record.Id)?.Record != record)
                     {
                         registry.Set(new LiveInstance(record, spec, null));
                     }
                 }
+
+                var ids = records.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+                foreach (var gone in registry.Snapshot().Where(i => !ids.Contains(i.Record.Id)))
+                {
+                    registry.Remove(gone.Record.Id);
+                }
+
+                registry.Complete = complete;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                // Stale from now on: whoever must agree with the store reads it (and hears it fail).
+                registry.Complete = false;
                 logger.LogWarning(ex, "reading instances from the store failed; retrying");
             }
         }

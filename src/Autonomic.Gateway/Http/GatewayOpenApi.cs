@@ -28,6 +28,17 @@ internal static class GatewayOpenApi
                 document.Components.SecuritySchemes["apiKey"] = new OpenApiSecurityScheme { Type = SecuritySchemeType.Http, Scheme = "bearer", Description = "An API key: ak_ID_SECRET" };
                 return Task.CompletedTask;
             });
+            // The instance lists add "quarantined": true to a quarantined instance (InstanceViews).
+            o.AddSchemaTransformer((schema, context, _) =>
+            {
+                if (context.JsonTypeInfo.Type == typeof(Core.Model.InstanceRecord))
+                {
+                    schema.Properties ??= new Dictionary<string, IOpenApiSchema>();
+                    schema.Properties["quarantined"] = new OpenApiSchema { Type = JsonSchemaType.Boolean, Description = "Present (true) while the instance is quarantined: running, but out of its load balancer" };
+                }
+
+                return Task.CompletedTask;
+            });
             o.AddOperationTransformer((operation, context, _) =>
             {
                 var metadata = context.Description.ActionDescriptor.EndpointMetadata;
