@@ -307,6 +307,7 @@ public sealed partial class HealerAgent(
     {
         _held.Remove(service);
         _tokens.Remove(service);
+        registry.Complete = false;
         foreach (var slot in _slots.Values.Where(s => s.Spec.Name == service))
         {
             slot.Handle = null;

@@ -66,7 +66,7 @@ public static class ApiBenchmark
 
     /// <summary>
     /// The read endpoints measured. <c>read</c> is the cheap JSON endpoint (routing, middleware, serialisation);
-    /// <c>read_instances</c> also queries the state store on every request.
+    /// <c>read_instances</c> also builds the instance list (from the live view when it holds every instance).
     /// </summary>
     public static readonly IReadOnlyList<(string Case, string Path)> ReadEndpoints =
         [("read", "/api/v1/info"), ("read_instances", "/api/v1/instances"), ("read_healthz", "/healthz")];
