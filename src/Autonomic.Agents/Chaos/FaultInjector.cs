@@ -13,6 +13,7 @@ public sealed class FaultInjector(InstanceRegistry registry, IProcessRuntime run
 {
     private const int SigKill = 9;
     private const int SigStop = 19;
+    private readonly ActionRecorder _actions = new(store, time, AgentNames.Chaos);
 
     public async Task<FaultResult> InjectAsync(string fault, string target, CancellationToken cancellationToken = default)
     {
@@ -55,21 +56,8 @@ public sealed class FaultInjector(InstanceRegistry registry, IProcessRuntime run
                 break;
         }
 
-        var now = time.GetUtcNow();
-        await store.UpsertActionAsync(new AgentAction
-        {
-            Id = RecordIds.New("act"),
-            Agent = AgentNames.Chaos,
-            Kind = $"chaos.{fault}",
-            Subject = live.Record.Id,
-            Reason = "fault injected on request",
-            Rule = "chaos.manual",
-            Evidence = new Dictionary<string, string> { ["pid"] = handle.Pid.ToString(CultureInfo.InvariantCulture), ["fault"] = fault },
-            Status = ActionStatus.Succeeded,
-            Outcome = detail,
-            CreatedAt = now,
-            CompletedAt = now,
-        }, cancellationToken).ConfigureAwait(false);
+        var evidence = new Dictionary<string, string> { ["pid"] = handle.Pid.ToString(CultureInfo.InvariantCulture), ["fault"] = fault };
+        await _actions.DoneAsync(_actions.New($"chaos.{fault}", live.Record.Id, "chaos.manual", "fault injected on request", evidence), ActionStatus.Succeeded, detail, cancellationToken).ConfigureAwait(false);
         return new FaultResult(fault, live.Record.Id, handle.Pid, detail);
     }
 

@@ -281,24 +281,8 @@ public sealed partial class HealerAgent
 
     private async Task RecordServiceAsync(string service, string kind, string rule, string reason, string outcome, IReadOnlyDictionary<string, string> evidence, CancellationToken ct)
     {
-        var now = time.GetUtcNow();
-        var action = new AgentAction
-        {
-            Id = RecordIds.New("act"),
-            Agent = AgentNames.Healer,
-            Kind = kind,
-            Subject = service,
-            Reason = reason,
-            Rule = rule,
-            Evidence = new Dictionary<string, string>(evidence),
-            Status = ActionStatus.Succeeded,
-            Outcome = outcome,
-            CreatedAt = now,
-            CompletedAt = now,
-        };
-        await store.UpsertActionAsync(action, ct).ConfigureAwait(false);
-        await bus.PublishAsync(CloudEvent.Create(Source, EventTypes.ActionRecorded, service, now,
-            new { actionId = action.Id, kind, status = action.Status, rule, outcome }), ct).ConfigureAwait(false);
+        var done = await _actions.DoneAsync(_actions.New(kind, service, rule, reason, evidence), ActionStatus.Succeeded, outcome, ct).ConfigureAwait(false);
+        await _actions.AnnounceAsync(done, ct).ConfigureAwait(false);
     }
 
     private static bool SameBesidesReplicas(ServiceSpec a, ServiceSpec b) =>

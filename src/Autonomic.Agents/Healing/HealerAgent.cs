@@ -32,6 +32,7 @@ public sealed partial class HealerAgent(
     ILogger<HealerAgent> logger) : BackgroundService
 {
     private static readonly string Source = AgentNames.Source(AgentNames.Healer);
+    private readonly ActionRecorder _actions = new(store, time, AgentNames.Healer, bus);
     private readonly Channel<Message> _inbox = Channel.CreateUnbounded<Message>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _adopted = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -611,7 +612,7 @@ public sealed partial class HealerAgent(
         var action = await RecordAsync(slot, kind, launch.Rule, launch.Reason, ActionStatus.Intent, null, evidence, ct).ConfigureAwait(false);
         if (options.DryRun)
         {
-            await CompleteAsync(action, ActionStatus.Skipped, "dry run", ct).ConfigureAwait(false);
+            await _actions.CompleteAsync(action, ActionStatus.Skipped, "dry run", ct).ConfigureAwait(false);
             return;
         }
 
@@ -637,12 +638,12 @@ public sealed partial class HealerAgent(
             }, ct).ConfigureAwait(false);
             slot.Handle = handle;
             WatchExit(slot, handle);
-            await CompleteAsync(action, ActionStatus.Succeeded, $"pid {handle.Pid}", ct).ConfigureAwait(false);
+            await _actions.CompleteAsync(action, ActionStatus.Succeeded, $"pid {handle.Pid}", ct).ConfigureAwait(false);
             result = new Observation.Launched();
         }
         catch (LaunchException ex)
         {
-            await CompleteAsync(action, ActionStatus.Failed, ex.Message, ct).ConfigureAwait(false);
+            await _actions.CompleteAsync(action, ActionStatus.Failed, ex.Message, ct).ConfigureAwait(false);
             LogLaunchFailed(slot.Id, ex.Message);
             result = new Observation.LaunchFailed(ex.Message, ex.Reason != "command_not_found");
         }
@@ -661,24 +662,24 @@ public sealed partial class HealerAgent(
         var action = await RecordAsync(slot, kind, rule, reason, ActionStatus.Intent, null, evidence, ct).ConfigureAwait(false);
         if (options.DryRun)
         {
-            await CompleteAsync(action, ActionStatus.Skipped, "dry run", ct).ConfigureAwait(false);
+            await _actions.CompleteAsync(action, ActionStatus.Skipped, "dry run", ct).ConfigureAwait(false);
             return;
         }
 
         if (slot.Handle is not { } handle)
         {
-            await CompleteAsync(action, ActionStatus.Failed, "no live process", ct).ConfigureAwait(false);
+            await _actions.CompleteAsync(action, ActionStatus.Failed, "no live process", ct).ConfigureAwait(false);
             return;
         }
 
         try
         {
             var outcome = await act(handle).ConfigureAwait(false);
-            await CompleteAsync(action, ActionStatus.Succeeded, outcome, ct).ConfigureAwait(false);
+            await _actions.CompleteAsync(action, ActionStatus.Succeeded, outcome, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            await CompleteAsync(action, ActionStatus.Failed, ex.Message, ct).ConfigureAwait(false);
+            await _actions.CompleteAsync(action, ActionStatus.Failed, ex.Message, ct).ConfigureAwait(false);
         }
     }
 
@@ -768,33 +769,12 @@ public sealed partial class HealerAgent(
 
     private async Task<AgentAction> RecordAsync(Slot slot, string kind, string rule, string reason, ActionStatus status, string? outcome, IReadOnlyDictionary<string, string> evidence, CancellationToken ct)
     {
-        var now = time.GetUtcNow();
-        var action = new AgentAction
-        {
-            Id = RecordIds.New("act"),
-            Agent = AgentNames.Healer,
-            Kind = kind,
-            Subject = slot.Id,
-            Reason = reason,
-            Rule = rule,
-            Evidence = new Dictionary<string, string>(evidence),
-            Status = status,
-            Outcome = outcome,
-            IncidentId = slot.Incident?.Id,
-            CreatedAt = now,
-            CompletedAt = status == ActionStatus.Intent ? null : now,
-        };
-        await store.UpsertActionAsync(action, ct).ConfigureAwait(false);
+        var action = _actions.New(kind, slot.Id, rule, reason, evidence) with { IncidentId = slot.Incident?.Id };
+        action = status == ActionStatus.Intent
+            ? await _actions.IntentAsync(action, ct).ConfigureAwait(false)
+            : await _actions.DoneAsync(action, status, outcome!, ct).ConfigureAwait(false);
         UpdateIncident(slot, i => i with { ActionIds = [.. i.ActionIds, action.Id] });
         return action;
-    }
-
-    private async Task CompleteAsync(AgentAction action, ActionStatus status, string outcome, CancellationToken ct)
-    {
-        var done = action with { Status = status, Outcome = outcome, CompletedAt = time.GetUtcNow() };
-        await store.UpsertActionAsync(done, ct).ConfigureAwait(false);
-        await bus.PublishAsync(CloudEvent.Create(Source, EventTypes.ActionRecorded, action.Subject, time.GetUtcNow(),
-            new { actionId = done.Id, kind = done.Kind, status = done.Status, rule = done.Rule, outcome }), ct).ConfigureAwait(false);
     }
 
     private async Task PersistAsync(Slot slot, CancellationToken ct)

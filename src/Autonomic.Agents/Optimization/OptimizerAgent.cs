@@ -49,7 +49,7 @@ public sealed partial class OptimizerAgent : SubscribingAgent
     private readonly ConcurrentDictionary<string, int> _replicas = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (string Suggested, DateTimeOffset At)> _applied = new(StringComparer.Ordinal);
     private readonly IEventBus _bus;
-    private readonly IStateStore _store;
+    private readonly ActionRecorder _actions;
     private readonly InstanceRegistry _registry;
     private readonly TimeProvider _time;
     private readonly CostSettings _prices;
@@ -72,7 +72,7 @@ public sealed partial class OptimizerAgent : SubscribingAgent
     {
         ArgumentNullException.ThrowIfNull(fleet);
         _bus = bus;
-        _store = store;
+        _actions = new ActionRecorder(store, time, Agent);
         _registry = registry;
         _time = time;
         _prices = fleet.Settings.Cost;
@@ -259,26 +259,16 @@ public sealed partial class OptimizerAgent : SubscribingAgent
                 return r;
         }
 
-        var action = new AgentAction
-        {
-            Id = RecordIds.New("act"),
-            Agent = Agent,
-            Kind = r.Kind == "idle" ? "scale_down" : "resize",
-            Subject = spec.Name,
-            Reason = $"{r.Detail} ({r.Current} -> {r.Suggested}, saves {r.SavingsPerHour:0.####} {_prices.Currency}/h)",
-            Rule = $"optimization.{r.Kind}",
-            Evidence = new Dictionary<string, string>(StringComparer.Ordinal) { ["current"] = r.Current, ["suggested"] = r.Suggested },
-            Status = ActionStatus.Intent,
-            CreatedAt = now,
-        };
-        await _store.UpsertActionAsync(action, ct).ConfigureAwait(false);
+        var action = await _actions.IntentAsync(_actions.New(r.Kind == "idle" ? "scale_down" : "resize", spec.Name, $"optimization.{r.Kind}",
+            $"{r.Detail} ({r.Current} -> {r.Suggested}, saves {r.SavingsPerHour:0.####} {_prices.Currency}/h)",
+            new Dictionary<string, string> { ["current"] = r.Current, ["suggested"] = r.Suggested }, now), ct).ConfigureAwait(false);
         try
         {
             await _bus.PublishAsync(command, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            await _store.UpsertActionAsync(action with { Status = ActionStatus.Failed, Outcome = ex.Message, CompletedAt = _time.GetUtcNow() }, CancellationToken.None).ConfigureAwait(false);
+            await _actions.FailAsync(action, ex).ConfigureAwait(false);
             return r;
         }
 
@@ -292,7 +282,7 @@ public sealed partial class OptimizerAgent : SubscribingAgent
             _replicas[spec.Name] = int.Parse(r.Suggested, CultureInfo.InvariantCulture);
         }
 
-        await _store.UpsertActionAsync(action with { Status = ActionStatus.Succeeded, Outcome = $"published {command.Type}", CompletedAt = _time.GetUtcNow() }, ct).ConfigureAwait(false);
+        await _actions.CompleteAsync(action, ActionStatus.Succeeded, $"published {command.Type}", ct).ConfigureAwait(false);
         LogApplied(spec.Name, r.Kind, r.Current, r.Suggested);
         return r with { Applied = true };
     }

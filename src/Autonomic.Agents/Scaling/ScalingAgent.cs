@@ -38,7 +38,7 @@ public sealed partial class ScalingAgent : SubscribingAgent
     private readonly ConcurrentDictionary<string, ServiceScaling> _services = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, double> _cpuCores = new(StringComparer.Ordinal);
     private readonly IEventBus _bus;
-    private readonly IStateStore _store;
+    private readonly ActionRecorder _actions;
     private readonly InstanceRegistry _registry;
     private readonly TimeProvider _time;
     private readonly ScalingAgentOptions _options;
@@ -61,7 +61,7 @@ public sealed partial class ScalingAgent : SubscribingAgent
     {
         ArgumentNullException.ThrowIfNull(fleet);
         _bus = bus;
-        _store = store;
+        _actions = new ActionRecorder(store, time, Agent);
         _registry = registry;
         _time = time;
         _options = options;
@@ -221,22 +221,11 @@ public sealed partial class ScalingAgent : SubscribingAgent
         }
 
         var now = _time.GetUtcNow();
-        var action = new AgentAction
-        {
-            Id = RecordIds.New("act"),
-            Agent = Agent,
-            Kind = decision.To > decision.From ? "scale_up" : "scale_down",
-            Subject = decision.Service,
-            Reason = $"{decision.From} -> {decision.To} replicas: {decision.Reason}",
-            Rule = $"scaling.{decision.Policy}",
-            Evidence = decision.Inputs,
-            Status = ActionStatus.Intent,
-            CreatedAt = now,
-        };
-        await _store.UpsertActionAsync(action, ct).ConfigureAwait(false);
+        var action = await _actions.IntentAsync(_actions.New(decision.To > decision.From ? "scale_up" : "scale_down", decision.Service, $"scaling.{decision.Policy}",
+            $"{decision.From} -> {decision.To} replicas: {decision.Reason}", decision.Inputs, now), ct).ConfigureAwait(false);
         if (_options.DryRun)
         {
-            await _store.UpsertActionAsync(action with { Status = ActionStatus.Skipped, Outcome = "dry run", CompletedAt = now }, ct).ConfigureAwait(false);
+            await _actions.DoneAsync(action, ActionStatus.Skipped, "dry run", ct).ConfigureAwait(false);
             return;
         }
 
@@ -246,17 +235,12 @@ public sealed partial class ScalingAgent : SubscribingAgent
                 new ServiceCommand(decision.Service, decision.To, decision.Reason, Agent)), ct).ConfigureAwait(false);
             await _bus.PublishAsync(CloudEvent.Create(Source, EventTypes.ScaleDecided, decision.Service, now, decision), ct).ConfigureAwait(false);
             s.Replicas = decision.To;
-            await _store.UpsertActionAsync(action with
-            {
-                Status = ActionStatus.Succeeded,
-                Outcome = $"asked for {decision.To} replicas",
-                CompletedAt = _time.GetUtcNow(),
-            }, ct).ConfigureAwait(false);
+            await _actions.CompleteAsync(action, ActionStatus.Succeeded, $"asked for {decision.To} replicas", ct).ConfigureAwait(false);
             LogScaled(decision.Service, decision.From, decision.To, decision.Reason);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            await _store.UpsertActionAsync(action with { Status = ActionStatus.Failed, Outcome = ex.Message, CompletedAt = _time.GetUtcNow() }, CancellationToken.None).ConfigureAwait(false);
+            await _actions.FailAsync(action, ex).ConfigureAwait(false);
             throw;
         }
     }

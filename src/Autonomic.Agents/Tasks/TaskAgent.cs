@@ -33,6 +33,7 @@ public sealed partial class TaskAgent(
     public const string WorkerGroup = "task-workers";
     private const string ScaleMarkerId = "scale";
     private readonly Lock _gate = new();
+    private readonly ActionRecorder _actions = new(state, time, TaskBoard.AgentName, bus);
     private readonly Stack<IAsyncDisposable> _workers = new();
     private readonly List<Task> _retiring = [];
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -156,8 +157,9 @@ public sealed partial class TaskAgent(
                 if (applied is { Accepted: true } a)
                 {
                     LogLeaseExpired(t.Id, t.Owner ?? "?", a.Rule);
-                    await RecordAsync("task.recover", t.Id, a.Rule, $"worker {t.Owner} stopped renewing attempt {t.Attempts}",
-                        Evidence(t, ("leaseUntil", t.LeaseUntil?.ToString("O", CultureInfo.InvariantCulture) ?? "-")), ActionStatus.Succeeded,
+                    var recover = _actions.New("task.recover", t.Id, a.Rule, $"worker {t.Owner} stopped renewing attempt {t.Attempts}",
+                        Evidence(t, ("leaseUntil", t.LeaseUntil?.ToString("O", CultureInfo.InvariantCulture) ?? "-")));
+                    await _actions.DoneAsync(recover, ActionStatus.Succeeded,
                         $"{TaskLifecycle.Name(a.Task.Status)}{(a.Task.NextAttemptAt is { } at ? $", next attempt at {at:O}" : "")}", ct).ConfigureAwait(false);
                 }
             }
@@ -198,9 +200,9 @@ public sealed partial class TaskAgent(
             ["depthThreshold"] = options.Scale.DepthThreshold.ToString(CultureInfo.InvariantCulture),
             ["ageThresholdSeconds"] = options.Scale.AgeThreshold.TotalSeconds.ToString(CultureInfo.InvariantCulture),
         };
-        var action = await RecordAsync("scale.request", request.Service, "tasks.scale.request", request.Reason, evidence, ActionStatus.Intent, null, ct).ConfigureAwait(false);
+        var action = await _actions.IntentAsync(_actions.New("scale.request", request.Service, "tasks.scale.request", request.Reason, evidence), ct).ConfigureAwait(false);
         await bus.PublishAsync(CloudEvent.Create(TaskBoard.Source, EventTypes.ScaleRequested, request.Service, now, request), ct).ConfigureAwait(false);
-        await CompleteAsync(action, ActionStatus.Succeeded, $"published {EventTypes.ScaleRequested} for {request.Service}", ct).ConfigureAwait(false);
+        await _actions.CompleteAsync(action, ActionStatus.Succeeded, $"published {EventTypes.ScaleRequested} for {request.Service}", ct).ConfigureAwait(false);
         LogScaleRequested(request.Service, request.Reason);
     }
 
@@ -232,8 +234,8 @@ public sealed partial class TaskAgent(
     private async Task RunClaimedAsync(TaskRecord task, CancellationToken stopping)
     {
         var attempt = task.Attempts;
-        var action = await RecordAsync("task.run", task.Id, "tasks.claim", $"run {task.Type} task {task.Id}, attempt {attempt} of {task.MaxAttempts}",
-            Evidence(task), ActionStatus.Intent, null, stopping).ConfigureAwait(false);
+        var action = await _actions.IntentAsync(_actions.New("task.run", task.Id, "tasks.claim", $"run {task.Type} task {task.Id}, attempt {attempt} of {task.MaxAttempts}",
+            Evidence(task)), stopping).ConfigureAwait(false);
         LogRunning(task.Id, task.Type, attempt, task.MaxAttempts);
 
         using var run = CancellationTokenSource.CreateLinkedTokenSource(stopping);
@@ -277,7 +279,7 @@ public sealed partial class TaskAgent(
             _ when finish is TaskEvent.Release => (ActionStatus.Skipped, "agent stopping: attempt given back to the queue"),
             _ => (ActionStatus.Failed, $"attempt failed, retry at {after!.NextAttemptAt:O}: {after.Error}"),
         };
-        await CompleteAsync(action, status, text, write).ConfigureAwait(false);
+        await _actions.CompleteAsync(action, status, text, write).ConfigureAwait(false);
         LogFinished(task.Id, attempt, text);
     }
 
@@ -343,35 +345,6 @@ public sealed partial class TaskAgent(
         }
 
         return e;
-    }
-
-    private async Task<AgentAction> RecordAsync(string kind, string subject, string rule, string reason, IReadOnlyDictionary<string, string> evidence, ActionStatus status, string? outcome, CancellationToken ct)
-    {
-        var now = time.GetUtcNow();
-        var action = new AgentAction
-        {
-            Id = RecordIds.New("act"),
-            Agent = TaskBoard.AgentName,
-            Kind = kind,
-            Subject = subject,
-            Reason = reason,
-            Rule = rule,
-            Evidence = evidence,
-            Status = status,
-            Outcome = outcome,
-            CreatedAt = now,
-            CompletedAt = status == ActionStatus.Intent ? null : now,
-        };
-        await state.UpsertActionAsync(action, ct).ConfigureAwait(false);
-        return action;
-    }
-
-    private async Task CompleteAsync(AgentAction action, ActionStatus status, string outcome, CancellationToken ct)
-    {
-        var done = action with { Status = status, Outcome = outcome, CompletedAt = time.GetUtcNow() };
-        await state.UpsertActionAsync(done, ct).ConfigureAwait(false);
-        await bus.PublishAsync(CloudEvent.Create(TaskBoard.Source, EventTypes.ActionRecorded, action.Subject, time.GetUtcNow(),
-            new { actionId = done.Id, kind = done.Kind, status = done.Status, rule = done.Rule, outcome }), ct).ConfigureAwait(false);
     }
 
     private sealed class StopReason

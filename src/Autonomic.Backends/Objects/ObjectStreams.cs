@@ -104,77 +104,42 @@ internal sealed class SliceReadStream(FileStream file, long offset, long length)
 /// Passes an object's content through while hashing it, and fails the read that reaches the end when the content
 /// is not what its metadata says (a torn or corrupted object), so a damaged object is never delivered as whole.
 /// </summary>
-internal sealed class VerifyingReadStream(Stream inner, ObjectInfo info) : Stream
+internal sealed class VerifyingReadStream(Stream inner, ObjectInfo info) : PassThroughReadStream(inner)
 {
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-    private long _read;
     private bool _checked;
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
     public override long Length => info.Size;
 
-    public override long Position
+    protected override void OnRead(ReadOnlySpan<byte> data)
     {
-        get => _read;
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Check(inner.Read(buffer, offset, count), buffer.AsSpan(offset));
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        int n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        return Check(n, buffer.Span);
-    }
-
-    private int Check(int n, ReadOnlySpan<byte> data)
-    {
-        if (n > 0)
+        if (data.Length > 0)
         {
-            _hash.AppendData(data[..n]);
-            _read += n;
-            if (_read > info.Size)
+            _hash.AppendData(data);
+            if (BytesRead > info.Size)
             {
                 throw new InvalidDataException($"object '{info.Key}' has more content than its recorded {info.Size} bytes");
             }
 
-            return n;
+            return;
         }
 
         if (!_checked)
         {
             _checked = true;
             string sha = Convert.ToHexStringLower(_hash.GetHashAndReset());
-            if (_read != info.Size || sha != info.Sha256)
+            if (BytesRead != info.Size || sha != info.Sha256)
             {
-                throw new InvalidDataException($"object '{info.Key}' changed or was damaged while being read ({_read} of {info.Size} bytes, SHA-256 {sha} instead of {info.Sha256})");
+                throw new InvalidDataException($"object '{info.Key}' changed or was damaged while being read ({BytesRead} of {info.Size} bytes, SHA-256 {sha} instead of {info.Sha256})");
             }
         }
-
-        return 0;
     }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void Flush()
-    {
-    }
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
             _hash.Dispose();
-            inner.Dispose();
         }
 
         base.Dispose(disposing);

@@ -498,45 +498,21 @@ public sealed partial class S3ObjectStore : IObjectStore, IDisposable
     private static partial void LogStagingLeft(ILogger logger, string bucket, string key, string reason);
 
     /// <summary>A stream that also disposes the response it came from.</summary>
-    private sealed class OwningStream(Stream inner, IDisposable owner) : Stream
+    private sealed class OwningStream(Stream inner, IDisposable owner) : PassThroughReadStream(inner)
     {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => inner.Length;
-
         public override long Position
         {
-            get => inner.Position;
+            get => Inner.Position;
             set => throw new NotSupportedException();
         }
 
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            inner.ReadAsync(buffer, offset, count, cancellationToken);
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void Flush()
-        {
-        }
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
         protected override void Dispose(bool disposing)
         {
+            base.Dispose(disposing);
             if (disposing)
             {
-                inner.Dispose();
                 owner.Dispose();
             }
-
-            base.Dispose(disposing);
         }
     }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
+using Autonomic.Backends.Objects;
 using Autonomic.Core.Abstractions;
 using Autonomic.Gateway.Objects;
 using Microsoft.AspNetCore.StaticFiles;
@@ -331,48 +332,9 @@ internal static class ObjectsCommand
         return argument;
     }
 
-    /// <summary>Reports how many bytes have been read through it.</summary>
-    private sealed class ProgressStream(Stream inner, Action<long> report) : Stream
+    /// <summary>Reports how many bytes have been read through it. The file belongs to the caller, which reads it twice.</summary>
+    private sealed class ProgressStream(Stream inner, Action<long> report) : PassThroughReadStream(inner, ownsInner: false)
     {
-        private long _read;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => inner.Length;
-
-        public override long Position
-        {
-            get => _read;
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-            Count(await inner.ReadAsync(buffer, cancellationToken));
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        private int Count(int n)
-        {
-            _read += n;
-            report(_read);
-            return n;
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void Flush()
-        {
-        }
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        // The file belongs to the caller, which reads it twice.
-        protected override void Dispose(bool disposing) => base.Dispose(disposing);
+        protected override void OnRead(ReadOnlySpan<byte> data) => report(BytesRead);
     }
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Autonomic.Core.Abstractions;
 using Autonomic.Core.Model;
+using Autonomic.Gateway.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -56,19 +57,10 @@ public static partial class FunctionsEndpoints
             return NotEnabled();
         }
 
-        FunctionDeployRequest? body;
-        try
-        {
-            body = await JsonSerializer.DeserializeAsync<FunctionDeployRequest>(http.Request.Body, JsonDefaults.Options, ct);
-        }
-        catch (JsonException e)
-        {
-            return Problem(StatusCodes.Status400BadRequest, "invalid body", $"expected JSON {{\"name\":..,\"kind\":\"csharp|exec\",\"source\":..}}: {e.Message}");
-        }
-
+        var (body, problem) = await LenientJsonBody.ReadAsync<FunctionDeployRequest>(http.Request, """{"name":..,"kind":"csharp|exec","source":..}""", ct, "expected a JSON object");
         if (body is null)
         {
-            return Problem(StatusCodes.Status400BadRequest, "invalid body", "expected a JSON object");
+            return problem!;
         }
 
         try
@@ -99,7 +91,7 @@ public static partial class FunctionsEndpoints
         }
         catch (InvalidOperationException e)
         {
-            return Problem(StatusCodes.Status409Conflict, "function not deployed", e.Message);
+            return Problems.Status(StatusCodes.Status409Conflict, "function not deployed", e.Message);
         }
     }
 
@@ -117,7 +109,7 @@ public static partial class FunctionsEndpoints
 
         return await registry.GetAsync(name, ct) is { } info
             ? Results.Json(info, JsonDefaults.Options)
-            : Problem(StatusCodes.Status404NotFound, "function not found", $"no function is named '{name}'");
+            : Problems.Status(StatusCodes.Status404NotFound, "function not found", $"no function is named '{name}'");
     }
 
     private static async Task<IResult> DeleteAsync(HttpContext http, string name, CancellationToken ct)
@@ -129,7 +121,7 @@ public static partial class FunctionsEndpoints
 
         return await registry.DeleteAsync(name, ct)
             ? Results.NoContent()
-            : Problem(StatusCodes.Status404NotFound, "function not found", $"no function is named '{name}'");
+            : Problems.Status(StatusCodes.Status404NotFound, "function not found", $"no function is named '{name}'");
     }
 
     private static async Task<IResult> InvokeAsync(HttpContext http, string name, string? version, CancellationToken ct)
@@ -144,7 +136,7 @@ public static partial class FunctionsEndpoints
         {
             if (!int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var v) || v < 1)
             {
-                return Problem(StatusCodes.Status400BadRequest, "invalid version", $"version must be a positive integer, not '{version}'");
+                return Problems.Status(StatusCodes.Status400BadRequest, "invalid version", $"version must be a positive integer, not '{version}'");
             }
 
             wanted = v;
@@ -152,7 +144,7 @@ public static partial class FunctionsEndpoints
 
         if (http.Request.ContentLength > MaxEventBytes)
         {
-            return Problem(StatusCodes.Status413PayloadTooLarge, "event too large", $"an event is at most {MaxEventBytes} bytes");
+            return Problems.Status(StatusCodes.Status413PayloadTooLarge, "event too large", $"an event is at most {MaxEventBytes} bytes");
         }
 
         JsonElement payload;
@@ -162,7 +154,7 @@ public static partial class FunctionsEndpoints
             await http.Request.Body.CopyToAsync(buffer, ct);
             if (buffer.Length > MaxEventBytes)
             {
-                return Problem(StatusCodes.Status413PayloadTooLarge, "event too large", $"an event is at most {MaxEventBytes} bytes");
+                return Problems.Status(StatusCodes.Status413PayloadTooLarge, "event too large", $"an event is at most {MaxEventBytes} bytes");
             }
 
             using var doc = buffer.Length == 0 ? JsonDocument.Parse("null") : JsonDocument.Parse(buffer.ToArray());
@@ -170,7 +162,7 @@ public static partial class FunctionsEndpoints
         }
         catch (JsonException e)
         {
-            return Problem(StatusCodes.Status400BadRequest, "invalid event", $"the body must be JSON (the event): {e.Message}");
+            return Problems.Status(StatusCodes.Status400BadRequest, "invalid event", $"the body must be JSON (the event): {e.Message}");
         }
 
         InvocationResult result;
@@ -181,13 +173,13 @@ public static partial class FunctionsEndpoints
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             LogInvokeFailed(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Autonomic.Gateway.Functions"), name, e);
-            return Problem(StatusCodes.Status503ServiceUnavailable, "invocation failed", "the function could not be run; see the control plane log");
+            return Problems.Status(StatusCodes.Status503ServiceUnavailable, "invocation failed", "the function could not be run; see the control plane log");
         }
 
         return result.Status switch
         {
             InvocationStatus.Succeeded or InvocationStatus.Failed => Results.Json(result, JsonDefaults.Options),
-            InvocationStatus.NotFound => Problem(StatusCodes.Status404NotFound, "function not found", result.Error ?? $"no function is named '{name}'"),
+            InvocationStatus.NotFound => Problems.Status(StatusCodes.Status404NotFound, "function not found", result.Error ?? $"no function is named '{name}'"),
             InvocationStatus.TimedOut => Failure(StatusCodes.Status504GatewayTimeout, "function timed out", result),
             _ => Failure(StatusCodes.Status502BadGateway, "function crashed", result),
         };
@@ -208,9 +200,7 @@ public static partial class FunctionsEndpoints
         });
 
     private static IResult NotEnabled() =>
-        Problem(StatusCodes.Status503ServiceUnavailable, "functions not enabled", "this control plane runs no function invoker");
-
-    private static IResult Problem(int status, string title, string detail) => Results.Problem(detail: detail, statusCode: status, title: title);
+        Problems.Status(StatusCodes.Status503ServiceUnavailable, "functions not enabled", "this control plane runs no function invoker");
 
     [LoggerMessage(Level = LogLevel.Error, Message = "invoking function {Name} failed")]
     private static partial void LogInvokeFailed(ILogger logger, string name, Exception exception);

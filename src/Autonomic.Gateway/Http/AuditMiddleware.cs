@@ -1,4 +1,5 @@
 using System.Globalization;
+using Autonomic.Agents.Fleet;
 using Autonomic.Core.Abstractions;
 using Autonomic.Core.Model;
 using Autonomic.Gateway.Auth;
@@ -16,6 +17,7 @@ namespace Autonomic.Gateway.Http;
 internal sealed partial class AuditMiddleware(RequestDelegate next, IStateStore store, TimeProvider time, ILogger<AuditMiddleware> logger)
 {
     public const string Agent = "gateway";
+    private readonly ActionRecorder _actions = new(store, time, Agent, newId: _ => "act-" + Guid.NewGuid().ToString("N")[..16]);
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -38,21 +40,10 @@ internal sealed partial class AuditMiddleware(RequestDelegate next, IStateStore 
             ["path"] = path,
             ["requestId"] = context.TraceIdentifier,
         };
-        var intent = new AgentAction
-        {
-            Id = "act-" + Guid.NewGuid().ToString("N")[..16],
-            Agent = Agent,
-            Kind = "api." + method.ToLowerInvariant(),
-            Subject = path,
-            Reason = $"{method} {path} by key {key.Id} ({key.Name}, {key.Role})",
-            Rule = "gateway.audit",
-            Evidence = evidence,
-            Status = ActionStatus.Intent,
-            CreatedAt = time.GetUtcNow(),
-        };
+        var intent = _actions.New("api." + method.ToLowerInvariant(), path, "gateway.audit", $"{method} {path} by key {key.Id} ({key.Name}, {key.Role})", evidence);
         try
         {
-            await store.UpsertActionAsync(intent, context.RequestAborted);
+            await _actions.IntentAsync(intent, context.RequestAborted);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -77,17 +68,12 @@ internal sealed partial class AuditMiddleware(RequestDelegate next, IStateStore 
         finally
         {
             var status = threw ? StatusCodes.Status500InternalServerError : context.Response.StatusCode;
-            var done = intent with
-            {
-                Status = status < 400 ? ActionStatus.Succeeded : ActionStatus.Failed,
-                Outcome = status.ToString(CultureInfo.InvariantCulture),
-                Evidence = new Dictionary<string, string>(evidence) { ["status"] = status.ToString(CultureInfo.InvariantCulture) },
-                CompletedAt = time.GetUtcNow(),
-            };
+            var code = status.ToString(CultureInfo.InvariantCulture);
             try
             {
                 // The request may be aborted; the record of what it did must still be completed.
-                await store.UpsertActionAsync(done, CancellationToken.None);
+                await _actions.CompleteAsync(intent with { Evidence = new Dictionary<string, string>(evidence) { ["status"] = code } },
+                    status < 400 ? ActionStatus.Succeeded : ActionStatus.Failed, code, CancellationToken.None);
             }
             catch (Exception e)
             {

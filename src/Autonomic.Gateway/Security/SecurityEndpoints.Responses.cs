@@ -139,18 +139,7 @@ public static partial class SecurityEndpoints
             Until = now + duration,
             By = by,
         };
-        var action = new AgentAction
-        {
-            Id = $"sec-{now.ToUnixTimeMilliseconds():x}-{Guid.NewGuid():N}"[..40],
-            Agent = SecurityResponder.AgentName,
-            Kind = "quarantine",
-            Subject = record.Target,
-            Reason = reason,
-            Rule = "security.manual",
-            Evidence = new Dictionary<string, string> { ["by"] = by },
-            Status = ActionStatus.Intent,
-            CreatedAt = now,
-        };
+        var action = SecurityResponder.Audit(state, time).New("quarantine", record.Target, "security.manual", reason, new Dictionary<string, string> { ["by"] = by }, now);
         await SecurityResponder.PutResponseAsync(docs, state, bus, http.RequestServices.GetService<SecurityEnforcement>(), record, action, time, ct);
         return Results.Json(record, JsonDefaults.Options, statusCode: StatusCodes.Status201Created);
     }

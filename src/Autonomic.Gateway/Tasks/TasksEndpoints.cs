@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Autonomic.Agents.Tasks;
 using Autonomic.Core.Model;
+using Autonomic.Gateway.Http;
 using Autonomic.Core.Tasks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -38,19 +39,10 @@ public static partial class TasksEndpoints
 
     private static Task<IResult> SubmitAsync(HttpContext http, CancellationToken ct) => Guarded(http, async board =>
     {
-        TaskSubmitBody? body;
-        try
-        {
-            body = await JsonSerializer.DeserializeAsync<TaskSubmitBody>(http.Request.Body, JsonDefaults.Options, ct);
-        }
-        catch (JsonException e)
-        {
-            return Problem(StatusCodes.Status400BadRequest, "invalid body", $"expected JSON {{\"type\":\"...\",\"input\":{{...}}}}: {e.Message}");
-        }
-
+        var (body, problem) = await LenientJsonBody.ReadAsync<TaskSubmitBody>(http.Request, """{"type":"...","input":{...}}""", ct);
         if (body is null)
         {
-            return Problem(StatusCodes.Status400BadRequest, "invalid body", "expected JSON {\"type\":\"...\",\"input\":{...}}");
+            return problem!;
         }
 
         var header = http.Request.Headers[IdempotencyHeader].ToString();
@@ -59,7 +51,7 @@ public static partial class TasksEndpoints
         {
             if (key is not null && key != header)
             {
-                return Problem(StatusCodes.Status400BadRequest, "conflicting idempotency keys", $"the {IdempotencyHeader} header and idempotencyKey in the body differ");
+                return Problems.Status(StatusCodes.Status400BadRequest, "conflicting idempotency keys", $"the {IdempotencyHeader} header and idempotencyKey in the body differ");
             }
 
             key = header;
@@ -87,7 +79,7 @@ public static partial class TasksEndpoints
         }
         catch (IdempotencyConflictException e)
         {
-            return Problem(StatusCodes.Status409Conflict, "idempotency key reused", e.Message);
+            return Problems.Status(StatusCodes.Status409Conflict, "idempotency key reused", e.Message);
         }
     });
 
@@ -95,13 +87,13 @@ public static partial class TasksEndpoints
     {
         if (status is { Length: > 0 } && !StatusFilters.Contains(status))
         {
-            return Problem(StatusCodes.Status400BadRequest, "invalid status", $"status must be one of {string.Join(", ", StatusFilters)}, not '{status}'");
+            return Problems.Status(StatusCodes.Status400BadRequest, "invalid status", $"status must be one of {string.Join(", ", StatusFilters)}, not '{status}'");
         }
 
         var n = 50;
         if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out n) || n < 1 || n > MaxLimit))
         {
-            return Problem(StatusCodes.Status400BadRequest, "invalid limit", $"limit must be an integer from 1 to {MaxLimit}, not '{limit}'");
+            return Problems.Status(StatusCodes.Status400BadRequest, "invalid limit", $"limit must be an integer from 1 to {MaxLimit}, not '{limit}'");
         }
 
         return Json(await board.ListAsync(status, n, ct));
@@ -110,15 +102,15 @@ public static partial class TasksEndpoints
     private static Task<IResult> GetAsync(HttpContext http, string id, CancellationToken ct) => Guarded(http, async board =>
         await board.GetAsync(id, ct) is { } found
             ? Json(found.Task)
-            : Problem(StatusCodes.Status404NotFound, "task not found", $"no task has id '{id}'"));
+            : Problems.Status(StatusCodes.Status404NotFound, "task not found", $"no task has id '{id}'"));
 
     private static Task<IResult> CancelAsync(HttpContext http, string id, CancellationToken ct) => Guarded(http, async board =>
     {
         var (outcome, task) = await board.CancelAsync(id, ct);
         return outcome switch
         {
-            CancelOutcome.NotFound => Problem(StatusCodes.Status404NotFound, "task not found", $"no task has id '{id}'"),
-            CancelOutcome.AlreadyFinished => Problem(StatusCodes.Status409Conflict, "task already finished", $"task {id} is {TaskLifecycle.Name(task!.Status)}; only queued or running tasks can be cancelled"),
+            CancelOutcome.NotFound => Problems.Status(StatusCodes.Status404NotFound, "task not found", $"no task has id '{id}'"),
+            CancelOutcome.AlreadyFinished => Problems.Status(StatusCodes.Status409Conflict, "task already finished", $"task {id} is {TaskLifecycle.Name(task!.Status)}; only queued or running tasks can be cancelled"),
             // A running task stops when its worker next checks in: accepted, not done yet.
             CancelOutcome.Requested => Json(task!, StatusCodes.Status202Accepted),
             _ => Json(task!),
@@ -138,12 +130,12 @@ public static partial class TasksEndpoints
         }
         catch (InvalidOperationException e)
         {
-            return Problem(StatusCodes.Status503ServiceUnavailable, "tasks unavailable", e.Message);
+            return Problems.Status(StatusCodes.Status503ServiceUnavailable, "tasks unavailable", e.Message);
         }
 
         if (board is null)
         {
-            return Problem(StatusCodes.Status503ServiceUnavailable, "tasks unavailable", "this control plane does not serve tasks");
+            return Problems.Status(StatusCodes.Status503ServiceUnavailable, "tasks unavailable", "this control plane does not serve tasks");
         }
 
         try
@@ -153,13 +145,11 @@ public static partial class TasksEndpoints
         catch (Exception e) when (e is not OperationCanceledException)
         {
             LogFailed(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Autonomic.Gateway.Tasks"), e);
-            return Problem(StatusCodes.Status503ServiceUnavailable, "task store unavailable", "the task store could not be reached; see the control plane log");
+            return Problems.Status(StatusCodes.Status503ServiceUnavailable, "task store unavailable", "the task store could not be reached; see the control plane log");
         }
     }
 
     private static IResult Json(object value, int status = StatusCodes.Status200OK) => Results.Json(value, JsonDefaults.Options, statusCode: status);
-
-    private static IResult Problem(int status, string title, string detail) => Results.Problem(detail: detail, statusCode: status, title: title);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "task request failed")]
     private static partial void LogFailed(ILogger logger, Exception exception);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Autonomic.Agents.Fleet;
 using Autonomic.Core.Abstractions;
 using Autonomic.Core.Model;
 using Autonomic.Core.Security;
@@ -19,7 +20,7 @@ public sealed partial class SecurityResponder(
 {
     public const string AgentName = "security";
     private const string Source = "/agents/security";
-    private long _sequence;
+    private readonly ActionRecorder _actions = new(state, time, AgentName, newId: SequencedIds());
 
     /// <summary>Records and publishes <paramref name="alert"/>, then responds to it.</summary>
     public async Task HandleAsync(SecurityAlert alert, CancellationToken cancellationToken)
@@ -51,12 +52,7 @@ public sealed partial class SecurityResponder(
         var now = time.GetUtcNow();
         if (options.IsAllowlisted(ip))
         {
-            await state.UpsertActionAsync(NewAction("block", ip, alert, now) with
-            {
-                Status = ActionStatus.Skipped,
-                Outcome = "not blocked: the address is allowlisted",
-                CompletedAt = now,
-            }, cancellationToken).ConfigureAwait(false);
+            await _actions.DoneAsync(NewAction("block", ip, alert, now), ActionStatus.Skipped, "not blocked: the address is allowlisted", cancellationToken).ConfigureAwait(false);
             return null;
         }
 
@@ -68,11 +64,10 @@ public sealed partial class SecurityResponder(
 
         int earlier = existing.Record?.Count ?? 0;
         var duration = options.Ban.Duration(earlier);
-        var action = NewAction("block", ip, alert, now) with
+        var action = await _actions.IntentAsync(NewAction("block", ip, alert, now) with
         {
             Reason = $"{alert.Reason}; ban {Format(duration)} (ban {earlier + 1} of this address)",
-        };
-        await state.UpsertActionAsync(action, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
         var record = new BlockRecord
         {
             Ip = ip,
@@ -101,12 +96,8 @@ public sealed partial class SecurityResponder(
             DryRun = options.DryRun,
             AlertId = alert.Id,
         }, ip, cancellationToken).ConfigureAwait(false);
-        await state.UpsertActionAsync(action with
-        {
-            Status = options.DryRun ? ActionStatus.Skipped : ActionStatus.Succeeded,
-            Outcome = options.DryRun ? $"dry run: would block {ip} until {record.Until:O}" : $"blocked until {record.Until:O}",
-            CompletedAt = time.GetUtcNow(),
-        }, cancellationToken).ConfigureAwait(false);
+        await _actions.CompleteAsync(action, options.DryRun ? ActionStatus.Skipped : ActionStatus.Succeeded,
+            options.DryRun ? $"dry run: would block {ip} until {record.Until:O}" : $"blocked until {record.Until:O}", cancellationToken).ConfigureAwait(false);
         LogBlocked(logger, ip, duration, options.DryRun);
         return record;
     }
@@ -121,8 +112,7 @@ public sealed partial class SecurityResponder(
             return;
         }
 
-        var action = NewAction("suspend_key", key, alert, now);
-        await state.UpsertActionAsync(action, cancellationToken).ConfigureAwait(false);
+        var action = await _actions.IntentAsync(NewAction("suspend_key", key, alert, now), cancellationToken).ConfigureAwait(false);
         var until = now + options.SuspendTime;
         if (!options.DryRun)
         {
@@ -131,12 +121,8 @@ public sealed partial class SecurityResponder(
         }
 
         await PublishAsync(new SecurityResponse { Kind = "suspend_key", Target = key, Until = until, Reason = alert.Reason, Rule = alert.Rule, DryRun = options.DryRun, AlertId = alert.Id }, key, cancellationToken).ConfigureAwait(false);
-        await state.UpsertActionAsync(action with
-        {
-            Status = options.DryRun ? ActionStatus.Skipped : ActionStatus.Succeeded,
-            Outcome = options.DryRun ? "dry run: would suspend the key" : $"suspended until {until:O}",
-            CompletedAt = time.GetUtcNow(),
-        }, cancellationToken).ConfigureAwait(false);
+        await _actions.CompleteAsync(action, options.DryRun ? ActionStatus.Skipped : ActionStatus.Succeeded,
+            options.DryRun ? "dry run: would suspend the key" : $"suspended until {until:O}", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -148,12 +134,7 @@ public sealed partial class SecurityResponder(
         var now = time.GetUtcNow();
         if (kind == "rate_limit" && options.IsAllowlisted(target))
         {
-            await state.UpsertActionAsync(NewAction(kind, target, alert, now) with
-            {
-                Status = ActionStatus.Skipped,
-                Outcome = "not rate-limited: the address is allowlisted",
-                CompletedAt = now,
-            }, cancellationToken).ConfigureAwait(false);
+            await _actions.DoneAsync(NewAction(kind, target, alert, now), ActionStatus.Skipped, "not rate-limited: the address is allowlisted", cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -187,7 +168,8 @@ public sealed partial class SecurityResponder(
     public static async Task PutResponseAsync(
         IDocumentStore docs, IStateStore state, IEventBus bus, SecurityEnforcement? enforcement, ResponseRecord record, AgentAction action, TimeProvider time, CancellationToken cancellationToken)
     {
-        await state.UpsertActionAsync(action, cancellationToken).ConfigureAwait(false);
+        var audit = Audit(state, time);
+        await audit.IntentAsync(action, cancellationToken).ConfigureAwait(false);
         await docs.PutDocumentAsync(SecurityEnforcement.CollectionOf(record.Kind), record.Target, JsonSerializer.Serialize(record, JsonDefaults.Options), null, cancellationToken).ConfigureAwait(false);
         enforcement?.Set(record);
         await bus.PublishAsync(CloudEvent.Create(Source, EventTypes.SecurityResponse, record.Target, time.GetUtcNow(), new SecurityResponse
@@ -204,12 +186,8 @@ public sealed partial class SecurityResponder(
         var what = record.Kind == "rate_limit"
             ? $"rate-limited to {record.RequestsPerSecond?.ToString("0.###", CultureInfo.InvariantCulture)}/s"
             : "quarantined (out of the load balancer, kept running)";
-        await state.UpsertActionAsync(action with
-        {
-            Status = record.DryRun ? ActionStatus.Skipped : ActionStatus.Succeeded,
-            Outcome = record.DryRun ? $"dry run: would {record.Kind} {record.Target}" : $"{what} until {record.Until:O}",
-            CompletedAt = time.GetUtcNow(),
-        }, cancellationToken).ConfigureAwait(false);
+        await audit.CompleteAsync(action, record.DryRun ? ActionStatus.Skipped : ActionStatus.Succeeded,
+            record.DryRun ? $"dry run: would {record.Kind} {record.Target}" : $"{what} until {record.Until:O}", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -295,20 +273,9 @@ public sealed partial class SecurityResponder(
     private static async Task RecordLiftAsync(IStateStore state, IEventBus bus, string kind, string target, string reason, string by, TimeProvider time, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        await state.UpsertActionAsync(new AgentAction
-        {
-            Id = $"sec-{now.ToUnixTimeMilliseconds():x}-{Guid.NewGuid():N}"[..40],
-            Agent = AgentName,
-            Kind = kind,
-            Subject = target,
-            Reason = reason,
-            Rule = by == "system" ? "security.expiry" : "security.manual",
-            Evidence = new Dictionary<string, string> { ["by"] = by },
-            Status = ActionStatus.Succeeded,
-            Outcome = $"{kind} {target}",
-            CreatedAt = now,
-            CompletedAt = now,
-        }, cancellationToken).ConfigureAwait(false);
+        var audit = Audit(state, time);
+        var lift = audit.New(kind, target, by == "system" ? "security.expiry" : "security.manual", reason, new Dictionary<string, string> { ["by"] = by }, now);
+        await audit.DoneAsync(lift, ActionStatus.Succeeded, $"{kind} {target}", cancellationToken).ConfigureAwait(false);
         await bus.PublishAsync(CloudEvent.Create(Source, EventTypes.SecurityResponse, target, now,
             new SecurityResponse { Kind = kind, Target = target, Reason = reason }), cancellationToken).ConfigureAwait(false);
     }
@@ -343,7 +310,7 @@ public sealed partial class SecurityResponder(
 
         for (int i = 0; i < alert.Evidence.Count; i++)
         {
-            evidence[$"line{i + 1}"] = alert.Evidence[i].Length > 500 ? alert.Evidence[i][..500] : alert.Evidence[i];
+            evidence[$"line{i + 1}"] = ActionRecorder.Clip(alert.Evidence[i]);
         }
 
         if (options.DryRun)
@@ -351,18 +318,21 @@ public sealed partial class SecurityResponder(
             evidence["dry_run"] = "true";
         }
 
-        return new AgentAction
-        {
-            Id = $"sec-{now.ToUnixTimeMilliseconds():x}-{Interlocked.Increment(ref _sequence):x}-{Guid.NewGuid():N}"[..48],
-            Agent = AgentName,
-            Kind = kind,
-            Subject = subject,
-            Reason = alert.Reason,
-            Rule = alert.Rule,
-            Evidence = evidence,
-            Status = ActionStatus.Intent,
-            CreatedAt = now,
-        };
+        return _actions.New(kind, subject, alert.Rule, alert.Reason, evidence, now);
+    }
+
+    /// <summary>
+    /// The audit trail of the security agent's responses taken by hand through the API and of lifts: action ids are
+    /// <c>sec-</c>, the time in ms and random hex digits, 40 characters.
+    /// </summary>
+    public static ActionRecorder Audit(IStateStore state, TimeProvider time) =>
+        new(state, time, AgentName, newId: now => $"sec-{now.ToUnixTimeMilliseconds():x}-{Guid.NewGuid():N}"[..40]);
+
+    /// <summary>Ids of the actions answering alerts: <c>sec-</c>, the time in ms, a sequence number and random hex digits, 48 characters.</summary>
+    private static Func<DateTimeOffset, string> SequencedIds()
+    {
+        long sequence = 0;
+        return now => $"sec-{now.ToUnixTimeMilliseconds():x}-{Interlocked.Increment(ref sequence):x}-{Guid.NewGuid():N}"[..48];
     }
 
     private static string Format(TimeSpan t) => t.TotalSeconds < 120
