@@ -77,8 +77,12 @@ public sealed class HealingTests
     public async Task Leak_IsReplacedBeforeTheLimit_OneReplicaAtATime_NeverZeroReady()
     {
         await using var h = new ControlPlaneHarness();
-        var extra = "";
-        var yaml = Web(TestPorts.FreeRun(2), replicas: 2).Replace("    restart:", "    limits: {memory: 400Mi}\n    trends: {leak_horizon: 60s, min_samples: 5}\n    restart:", StringComparison.Ordinal) + extra;
+        // A patient liveness probe: on a starved machine a leaking process can miss three 150 ms probes in a row, and
+        // this test is about the leak being found from the memory trend, not about hang detection.
+        var yaml = Web(TestPorts.FreeRun(2), replicas: 2)
+            .Replace("    restart:", "    limits: {memory: 400Mi}\n    trends: {leak_horizon: 60s, min_samples: 5}\n    restart:", StringComparison.Ordinal)
+            .Replace("period: 200ms, timeout: 150ms, failure_threshold: 3", "period: 1s, timeout: 1s, failure_threshold: 5", StringComparison.Ordinal);
+        Assert.Contains("timeout: 1s, failure_threshold: 5", yaml, StringComparison.Ordinal);
         await h.StartAsync(h.Fleet(yaml));
         await h.WaitAllReadyAsync(Deadline);
         var before = h.Instance("web-0").Record.Pid!.Value;
