@@ -46,7 +46,9 @@ public static partial class FunctionsEndpoints
         api.MapGet("/functions", ListAsync).RequireAuthorization(AuthPolicies.Viewer);
         api.MapGet("/functions/{name}", GetAsync).RequireAuthorization(AuthPolicies.Viewer);
         api.MapDelete("/functions/{name}", DeleteAsync).RequireAuthorization(AuthPolicies.Operator);
-        api.MapPost("/functions/{name}/invoke", InvokeAsync).RequireAuthorization(AuthPolicies.Operator);
+        // An invocation runs user code; it changes nothing in the control plane: a data event (access log, function
+        // log, metrics), not an audited change.
+        api.MapPost("/functions/{name}/invoke", InvokeAsync).RequireAuthorization(AuthPolicies.Operator).WithMetadata(Http.DataPlane.Instance);
         return api;
     }
 

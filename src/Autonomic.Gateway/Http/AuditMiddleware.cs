@@ -12,7 +12,8 @@ namespace Autonomic.Gateway.Http;
 /// Records every authorized change through the API (POST, PUT, PATCH, DELETE on an endpoint) as an
 /// <see cref="AgentAction"/> of agent <c>gateway</c>, kind <c>api.METHOD</c>: intent before the endpoint runs, outcome
 /// (the status code) after. Evidence names the key and its role, never its secret. A change whose intent cannot be
-/// recorded is refused with 503, so nothing changes unaudited.
+/// recorded is refused with 503, so nothing changes unaudited. Endpoints marked <see cref="DataPlane"/> (function
+/// invocations) are data events, not changes: they are in the access events and logs, not in the audit trail.
 /// </summary>
 internal sealed partial class AuditMiddleware(RequestDelegate next, IStateStore store, TimeProvider time, ILogger<AuditMiddleware> logger)
 {
@@ -23,7 +24,8 @@ internal sealed partial class AuditMiddleware(RequestDelegate next, IStateStore 
     {
         var method = context.Request.Method;
         if (!(HttpMethods.IsPost(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method) || HttpMethods.IsDelete(method))
-            || context.GetEndpoint() is null
+            || context.GetEndpoint() is not { } endpoint
+            || endpoint.Metadata.GetMetadata<DataPlane>() is not null
             || context.Items[ApiKeyAuthenticationHandler.KeyItem] is not ApiKeyRecord key)
         {
             await next(context);
@@ -84,4 +86,10 @@ internal sealed partial class AuditMiddleware(RequestDelegate next, IStateStore 
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Writing the audit record of {Method} {Path} failed")]
     private static partial void LogAuditFailed(ILogger logger, string method, PathString path, Exception exception);
+}
+
+/// <summary>Endpoint metadata: a data-plane call (it runs user work, it changes no control-plane state), not audited as a change.</summary>
+internal sealed class DataPlane
+{
+    public static readonly DataPlane Instance = new();
 }
