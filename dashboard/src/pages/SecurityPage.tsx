@@ -2,11 +2,10 @@ import { useState, type FormEvent } from 'react';
 import { ApiError } from '../api/client';
 import type { AgentAction, BlockView, QuarantineRequest, ResponseRecord, ResponseView, SecurityAlert } from '../api/types';
 import { Badge } from '../components/Badge';
-import { ResourceView } from '../components/ResourceView';
+import { ListTable } from '../components/ListTable';
 import { formatDateTime } from '../components/format';
 import { useApp, useResource } from '../state/context';
 import { useTitle } from '../state/router';
-import { asList } from './list';
 
 type Message = { ok: boolean; text: string } | null;
 
@@ -129,61 +128,47 @@ export function SecurityPage() {
       <section className="panel" aria-labelledby="blocks-title">
         <h2 id="blocks-title">Blocked addresses</h2>
         <Outcome message={blockMessage} />
-        <ResourceView resource={blocks} what="blocks">
-          {(data) => {
-            const list = asList<BlockView>(data, 'blocks');
-            if (list.length === 0) return <p className="note">Nothing is blocked.</p>;
-            return (
-              <div className="table-wrap">
-                <table className="security-blocks">
-                  <thead><tr><th scope="col">Address</th><th scope="col">Rule</th><th scope="col">Reason</th><th scope="col">Since</th><th scope="col">Until</th><th scope="col" className="num">Count</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
-                  <tbody>
-                    {list.map(({ block: b, inForce }) => (
-                      <tr key={b.ip} data-ip={b.ip}>
-                        <td><code>{b.ip}</code></td>
-                        <td><Rule rule={b.rule} enforced={inForce} /></td>
-                        <td className="reason">{b.reason}<Evidence lines={b.evidence} /></td>
-                        <td>{formatDateTime(b.since)}</td>
-                        <td>{formatDateTime(b.until)}</td>
-                        <td className="num">{b.count}</td>
-                        <td><button type="button" disabled={blockBusy} onClick={() => void unblock(b.ip)} aria-label={`Unblock ${b.ip}`}>Unblock</button></td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            );
-          }}
-        </ResourceView>
+        <ListTable<BlockView>
+          resource={blocks}
+          what="blocks"
+          listKey="blocks"
+          empty="Nothing is blocked."
+          className="security-blocks"
+          columns={[{ label: 'Address' }, { label: 'Rule' }, { label: 'Reason' }, { label: 'Since' }, { label: 'Until' }, { label: 'Count', className: 'num' }, { label: <span className="sr-only">Actions</span> }]}
+          row={({ block: b, inForce }) => (
+            <tr key={b.ip} data-ip={b.ip}>
+              <td><code>{b.ip}</code></td>
+              <td><Rule rule={b.rule} enforced={inForce} /></td>
+              <td className="reason">{b.reason}<Evidence lines={b.evidence} /></td>
+              <td>{formatDateTime(b.since)}</td>
+              <td>{formatDateTime(b.until)}</td>
+              <td className="num">{b.count}</td>
+              <td><button type="button" disabled={blockBusy} onClick={() => void unblock(b.ip)} aria-label={`Unblock ${b.ip}`}>Unblock</button></td>
+            </tr>
+          )}
+        />
       </section>
       <section className="panel" aria-labelledby="rate-limits-title">
         <h2 id="rate-limits-title">Rate limits</h2>
         <Outcome message={limitMessage} />
-        <ResourceView resource={rateLimits} what="rate limits">
-          {(data) => {
-            const list = asList<ResponseView>(data, 'rateLimits');
-            if (list.length === 0) return <p className="note">No address is rate-limited.</p>;
-            return (
-              <div className="table-wrap">
-                <table className="security-rate-limits">
-                  <thead><tr><th scope="col">Address</th><th scope="col" className="num">Limit/s</th><th scope="col">Rule</th><th scope="col">Reason</th><th scope="col">Until</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
-                  <tbody>
-                    {list.map(({ response: r, inForce }) => (
-                      <tr key={r.target} data-target={r.target}>
-                        <td><code>{r.target}</code></td>
-                        <td className="num">{r.requestsPerSecond ?? '—'}</td>
-                        <td><Rule rule={r.rule} enforced={inForce} /></td>
-                        <td className="reason">{r.reason}<Evidence lines={r.evidence} /></td>
-                        <td>{formatDateTime(r.until)}</td>
-                        <td><button type="button" disabled={limitBusy} onClick={() => void liftRateLimit(r.target)} aria-label={`Lift the rate limit of ${r.target}`}>Lift</button></td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            );
-          }}
-        </ResourceView>
+        <ListTable<ResponseView>
+          resource={rateLimits}
+          what="rate limits"
+          listKey="rateLimits"
+          empty="No address is rate-limited."
+          className="security-rate-limits"
+          columns={[{ label: 'Address' }, { label: 'Limit/s', className: 'num' }, { label: 'Rule' }, { label: 'Reason' }, { label: 'Until' }, { label: <span className="sr-only">Actions</span> }]}
+          row={({ response: r, inForce }) => (
+            <tr key={r.target} data-target={r.target}>
+              <td><code>{r.target}</code></td>
+              <td className="num">{r.requestsPerSecond ?? '—'}</td>
+              <td><Rule rule={r.rule} enforced={inForce} /></td>
+              <td className="reason">{r.reason}<Evidence lines={r.evidence} /></td>
+              <td>{formatDateTime(r.until)}</td>
+              <td><button type="button" disabled={limitBusy} onClick={() => void liftRateLimit(r.target)} aria-label={`Lift the rate limit of ${r.target}`}>Lift</button></td>
+            </tr>
+          )}
+        />
       </section>
       <section className="panel" aria-labelledby="quarantines-title">
         <h2 id="quarantines-title">Quarantined instances</h2>
@@ -204,88 +189,67 @@ export function SecurityPage() {
           <button type="submit" disabled={quarantineBusy || instance.trim() === ''}>Quarantine</button>
         </form>
         <Outcome message={quarantineMessage} />
-        <ResourceView resource={quarantines} what="quarantines">
-          {(data) => {
-            const list = asList<ResponseView>(data, 'quarantines');
-            if (list.length === 0) return <p className="note">No instance is quarantined.</p>;
-            return (
-              <div className="table-wrap">
-                <table className="security-quarantines">
-                  <thead><tr><th scope="col">Instance</th><th scope="col">Rule</th><th scope="col">By</th><th scope="col">Reason</th><th scope="col">Until</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
-                  <tbody>
-                    {list.map(({ response: r, inForce }) => (
-                      <tr key={r.target} data-target={r.target}>
-                        <td><code>{r.target}</code></td>
-                        <td><Rule rule={r.rule} enforced={inForce} /></td>
-                        <td>{r.by}</td>
-                        <td className="reason">{r.reason}<Evidence lines={r.evidence} /></td>
-                        <td>{formatDateTime(r.until)}</td>
-                        <td><button type="button" disabled={quarantineBusy} onClick={() => void release(r.target)} aria-label={`Release ${r.target}`}>Release</button></td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            );
-          }}
-        </ResourceView>
+        <ListTable<ResponseView>
+          resource={quarantines}
+          what="quarantines"
+          listKey="quarantines"
+          empty="No instance is quarantined."
+          className="security-quarantines"
+          columns={[{ label: 'Instance' }, { label: 'Rule' }, { label: 'By' }, { label: 'Reason' }, { label: 'Until' }, { label: <span className="sr-only">Actions</span> }]}
+          row={({ response: r, inForce }) => (
+            <tr key={r.target} data-target={r.target}>
+              <td><code>{r.target}</code></td>
+              <td><Rule rule={r.rule} enforced={inForce} /></td>
+              <td>{r.by}</td>
+              <td className="reason">{r.reason}<Evidence lines={r.evidence} /></td>
+              <td>{formatDateTime(r.until)}</td>
+              <td><button type="button" disabled={quarantineBusy} onClick={() => void release(r.target)} aria-label={`Release ${r.target}`}>Release</button></td>
+            </tr>
+          )}
+        />
       </section>
       <section className="panel" aria-labelledby="alerts-title">
         <h2 id="alerts-title">Alerts</h2>
-        <ResourceView resource={alerts} what="security alerts">
-          {(data) => {
-            const list = asList<SecurityAlert>(data, 'alerts');
-            if (list.length === 0) return <p className="note">No alerts.</p>;
-            return (
-              <div className="table-wrap">
-                <table className="security-alerts">
-                  <thead><tr><th scope="col">Time</th><th scope="col">Rule</th><th scope="col">Class</th><th scope="col">Severity</th><th scope="col">Source</th><th scope="col">Response</th><th scope="col">Reason</th></tr></thead>
-                  <tbody>
-                    {list.map((a) => (
-                      <tr key={a.id} data-rule={a.rule}>
-                        <td>{formatDateTime(a.time)}</td>
-                        <td><code>{a.rule}</code></td>
-                        <td>{a.class.replace(/_/g, ' ')}</td>
-                        <td><Badge value={a.severity} /></td>
-                        <td className="source">{source(a)}</td>
-                        <td>{a.response === 'none' ? '—' : a.response.replace(/_/g, ' ')}</td>
-                        <td className="reason">{a.reason}<Evidence lines={a.evidence} /></td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            );
-          }}
-        </ResourceView>
+        <ListTable<SecurityAlert>
+          resource={alerts}
+          what="security alerts"
+          listKey="alerts"
+          empty="No alerts."
+          className="security-alerts"
+          columns={[{ label: 'Time' }, { label: 'Rule' }, { label: 'Class' }, { label: 'Severity' }, { label: 'Source' }, { label: 'Response' }, { label: 'Reason' }]}
+          row={(a) => (
+            <tr key={a.id} data-rule={a.rule}>
+              <td>{formatDateTime(a.time)}</td>
+              <td><code>{a.rule}</code></td>
+              <td>{a.class.replace(/_/g, ' ')}</td>
+              <td><Badge value={a.severity} /></td>
+              <td className="source">{source(a)}</td>
+              <td>{a.response === 'none' ? '—' : a.response.replace(/_/g, ' ')}</td>
+              <td className="reason">{a.reason}<Evidence lines={a.evidence} /></td>
+            </tr>
+          )}
+        />
       </section>
       <section className="panel" aria-labelledby="security-actions-title">
         <h2 id="security-actions-title">Actions</h2>
-        <ResourceView resource={actions} what="security actions">
-          {(data) => {
-            const list = asList<AgentAction>(data, 'actions');
-            if (list.length === 0) return <p className="note">The security agent has taken no action.</p>;
-            return (
-              <div className="table-wrap">
-                <table className="security-actions">
-                  <thead><tr><th scope="col">Time</th><th scope="col">Action</th><th scope="col">Subject</th><th scope="col">Rule</th><th scope="col">Status</th><th scope="col">Outcome</th></tr></thead>
-                  <tbody>
-                    {list.map((a) => (
-                      <tr key={a.id}>
-                        <td>{formatDateTime(a.createdAt)}</td>
-                        <td>{a.kind.replace(/_/g, ' ')}</td>
-                        <td><code>{a.subject}</code></td>
-                        <td><code>{a.rule}</code></td>
-                        <td><Badge value={a.status} /></td>
-                        <td className="reason">{a.outcome ?? a.reason}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            );
-          }}
-        </ResourceView>
+        <ListTable<AgentAction>
+          resource={actions}
+          what="security actions"
+          listKey="actions"
+          empty="The security agent has taken no action."
+          className="security-actions"
+          columns={[{ label: 'Time' }, { label: 'Action' }, { label: 'Subject' }, { label: 'Rule' }, { label: 'Status' }, { label: 'Outcome' }]}
+          row={(a) => (
+            <tr key={a.id}>
+              <td>{formatDateTime(a.createdAt)}</td>
+              <td>{a.kind.replace(/_/g, ' ')}</td>
+              <td><code>{a.subject}</code></td>
+              <td><code>{a.rule}</code></td>
+              <td><Badge value={a.status} /></td>
+              <td className="reason">{a.outcome ?? a.reason}</td>
+            </tr>
+          )}
+        />
       </section>
     </>
   );
