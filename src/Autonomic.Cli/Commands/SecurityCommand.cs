@@ -14,7 +14,7 @@ internal sealed record BlockListItem(BlockRecord Block, bool InForce);
 internal sealed record ResponseListItem(ResponseRecord Response, bool InForce);
 
 /// <summary>
-/// <c>autonomic security alerts|blocks|unblock IP|limits|unlimit IP|quarantines|quarantine INSTANCE|release INSTANCE|rules</c>
+/// <c>autonomic security alerts|blocks|block IP|unblock IP|limits|unlimit IP|quarantines|quarantine INSTANCE|release INSTANCE|rules</c>
 /// and <c>autonomic audit [--agent A] [--kind K] [--since T]</c>.
 /// </summary>
 internal static class SecurityCommand
@@ -24,6 +24,7 @@ internal static class SecurityCommand
         var command = new Command("security", "Security alerts, responses (blocks, rate limits, quarantines) and rules");
         command.Subcommands.Add(Alerts(runner));
         command.Subcommands.Add(Blocks(runner));
+        command.Subcommands.Add(Block(runner));
         command.Subcommands.Add(Lift(runner, "unblock", "blocks", "Lift the block of an address now", "ip", "The blocked address", "unblocked"));
         command.Subcommands.Add(Responses(runner, "limits", "rate-limits", "Rate-limited clients", "no rate limits"));
         command.Subcommands.Add(Lift(runner, "unlimit", "rate-limits", "Lift the rate limit of an address now", "ip", "The rate-limited address", "unlimited"));
@@ -128,13 +129,7 @@ internal static class SecurityCommand
         var target = new Argument<string>(argument) { Description = argumentDescription };
         if (argument == "ip")
         {
-            target.Validators.Add(r =>
-            {
-                if (!IPAddress.TryParse(r.GetValueOrDefault<string>(), out _))
-                {
-                    r.AddError($"'{r.GetValueOrDefault<string>()}' is not an IP address");
-                }
-            });
+            target.Validators.Add(IsAddress);
         }
 
         var command = new Command(name, description) { target };
@@ -148,21 +143,54 @@ internal static class SecurityCommand
         return command;
     }
 
-    private static Command Quarantine(ClientRunner runner)
+    private static Command Quarantine(ClientRunner runner) =>
+        ByHand(runner, "quarantine", "Quarantine an instance: no more traffic, kept running for forensics", "instance",
+            "The instance to take out of the load balancer (it keeps running)", "quarantines",
+            (target, duration, reason) => new { instance = target, @for = duration, reason },
+            text =>
+            {
+                var r = ApiClient.Parse<ResponseRecord>(text);
+                return $"quarantined {r.Target} until {Format.Time(r.Until)}";
+            });
+
+    private static Command Block(ClientRunner runner) =>
+        ByHand(runner, "block", "Block an address at the gateway and every load balancer (admin)", "ip", "The address to block", "blocks",
+            (target, duration, reason) => new { ip = target, @for = duration, reason },
+            text =>
+            {
+                var b = ApiClient.Parse<BlockRecord>(text);
+                return $"blocked {b.Ip} until {Format.Time(b.Until)}";
+            });
+
+    /// <summary>A response taken by hand: <c>POST /api/v1/security/{resource}</c> with the target, <c>--for</c> and <c>--reason</c>.</summary>
+    private static Command ByHand(
+        ClientRunner runner, string name, string description, string argument, string argumentDescription, string resource,
+        Func<string, string?, string?, object> body, Func<string, string> done)
     {
-        var instance = new Argument<string>("instance") { Description = "The instance to take out of the load balancer (it keeps running)" };
+        var target = new Argument<string>(argument) { Description = argumentDescription };
+        if (argument == "ip")
+        {
+            target.Validators.Add(IsAddress);
+        }
+
         var duration = new Option<string>("--for") { Description = "How long, e.g. 30m, 2h (default 1h)" };
         var reason = new Option<string>("--reason") { Description = "Why, for the audit trail" };
-        var command = new Command("quarantine", "Quarantine an instance: no more traffic, kept running for forensics") { instance, duration, reason };
+        var command = new Command(name, description) { target, duration, reason };
         command.SetAction((parse, ct) => runner.RunAsync(parse, async client =>
         {
-            var id = parse.GetValue(instance)!;
-            var text = await client.PostJsonAsync("api/v1/security/quarantines", new { instance = id, @for = parse.GetValue(duration), reason = parse.GetValue(reason) }, ct);
-            var record = ApiClient.Parse<ResponseRecord>(text);
-            await runner.Context.Out.WriteLineAsync($"quarantined {record.Target} until {Format.Time(record.Until)}");
+            var text = await client.PostJsonAsync($"api/v1/security/{resource}", body(parse.GetValue(target)!, parse.GetValue(duration), parse.GetValue(reason)), ct);
+            await runner.Context.Out.WriteLineAsync(done(text));
             return 0;
         }));
         return command;
+    }
+
+    private static void IsAddress(System.CommandLine.Parsing.ArgumentResult r)
+    {
+        if (!IPAddress.TryParse(r.GetValueOrDefault<string>(), out _))
+        {
+            r.AddError($"'{r.GetValueOrDefault<string>()}' is not an IP address");
+        }
     }
 
     private static Command Rules(ClientRunner runner)

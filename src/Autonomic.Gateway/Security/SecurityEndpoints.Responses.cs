@@ -17,10 +17,13 @@ public sealed record ResponseView(ResponseRecord Response, bool InForce);
 /// <summary>The body of <c>POST /api/v1/security/quarantines</c>: the instance, for how long (<c>30m</c>, <c>2h</c>), and why.</summary>
 public sealed record QuarantineRequest(string? Instance, string? For = null, string? Reason = null);
 
+/// <summary>The body of <c>POST /api/v1/security/blocks</c>: the address, for how long (<c>30m</c>, <c>2h</c>), and why.</summary>
+public sealed record BlockRequest(string? Ip, string? For = null, string? Reason = null);
+
 public static partial class SecurityEndpoints
 {
     private const int MaxInstanceId = 128;
-    private static readonly TimeSpan MaxQuarantine = TimeSpan.FromDays(30);
+    private static readonly TimeSpan MaxManual = TimeSpan.FromDays(30);
 
     private static async Task<IResult> ListResponsesAsync(HttpContext http, TimeProvider time, string kind, string? all, string? limit, CancellationToken ct)
     {
@@ -91,17 +94,7 @@ public static partial class SecurityEndpoints
             errors.Add(("instance", "the id of an instance, e.g. web-0"));
         }
 
-        var duration = TimeSpan.FromHours(1);
-        if (body.For is not null && (!RulePack.TryDuration(body.For, out duration) || duration <= TimeSpan.Zero || duration > MaxQuarantine))
-        {
-            errors.Add(("for", $"a duration from 1s to 30d, e.g. 30m or 2h, not '{body.For}'"));
-        }
-
-        if (body.Reason is { Length: > 500 })
-        {
-            errors.Add(("reason", "at most 500 characters"));
-        }
-
+        var duration = CheckManual(body.For, body.Reason, errors);
         if (errors.Count > 0)
         {
             return Problems.Invalid("invalid quarantine request", errors);
@@ -142,6 +135,84 @@ public static partial class SecurityEndpoints
         var action = SecurityResponder.Audit(state, time).New("quarantine", record.Target, "security.manual", reason, new Dictionary<string, string> { ["by"] = by }, now);
         await SecurityResponder.PutResponseAsync(docs, state, bus, http.RequestServices.GetService<SecurityEnforcement>(), record, action, time, ct);
         return Results.Json(record, JsonDefaults.Options, statusCode: StatusCodes.Status201Created);
+    }
+
+    /// <summary>
+    /// An operator blocks an address by hand, for a while (201), as fail2ban's <c>banip</c>. An allowlisted address is
+    /// refused (409) where this process knows the allowlist; a block in force that lasts at least as long is left as
+    /// it is (200 with it).
+    /// </summary>
+    private static async Task<IResult> BlockByHandAsync(HttpContext http, TimeProvider time, CancellationToken ct)
+    {
+        var (body, problem) = await JsonBody.ReadAsync<BlockRequest>(http.Request, ct);
+        if (body is null)
+        {
+            return problem!;
+        }
+
+        var errors = new List<(string, string)>();
+        IPAddress? address = null;
+        if (body.Ip is null || !IPAddress.TryParse(body.Ip, out address))
+        {
+            errors.Add(("ip", "an IPv4 or IPv6 address, e.g. 203.0.113.7"));
+        }
+
+        var duration = CheckManual(body.For, body.Reason, errors);
+        if (errors.Count > 0)
+        {
+            return Problems.Invalid("invalid block request", errors);
+        }
+
+        var ip = Blocklist.Normalize(address!).ToString();
+        if (http.RequestServices.GetService<SecurityOptions>() is { } options && options.IsAllowlisted(ip))
+        {
+            return Problem(StatusCodes.Status409Conflict, "allowlisted", $"{ip} is in the security allowlist and is never blocked");
+        }
+
+        if (Services(http) is not var (docs, state, bus))
+        {
+            return NoStore();
+        }
+
+        var now = time.GetUtcNow();
+        var current = await docs.GetDocumentAsync(SecurityCollections.Blocks, ip, ct);
+        var earlier = current is null ? null : JsonSerializer.Deserialize<BlockRecord>(current.Json, JsonDefaults.Options);
+        if (earlier is { Active: true, DryRun: false } held && held.Until >= now + duration)
+        {
+            return Json(held);
+        }
+
+        var by = By(http);
+        var reason = body.Reason is { Length: > 0 } r ? r : "blocked by an operator";
+        var record = new BlockRecord
+        {
+            Ip = ip,
+            Reason = reason,
+            Rule = "security.manual",
+            Since = now,
+            Until = now + duration,
+            Count = (earlier?.Count ?? 0) + 1,
+        };
+        var action = SecurityResponder.Audit(state, time).New("block", ip, "security.manual", reason, new Dictionary<string, string> { ["by"] = by }, now);
+        await SecurityResponder.PutBlockAsync(docs, state, bus, http.RequestServices.GetService<Blocklist>(), record, action, null, time, ct);
+        return Results.Json(record, JsonDefaults.Options, statusCode: StatusCodes.Status201Created);
+    }
+
+    /// <summary>The <c>for</c> (default 1h, 1s to 30d) and <c>reason</c> (at most 500 characters) of a response taken by hand.</summary>
+    private static TimeSpan CheckManual(string? forText, string? reason, List<(string, string)> errors)
+    {
+        var duration = TimeSpan.FromHours(1);
+        if (forText is not null && (!RulePack.TryDuration(forText, out duration) || duration <= TimeSpan.Zero || duration > MaxManual))
+        {
+            errors.Add(("for", $"a duration from 1s to 30d, e.g. 30m or 2h, not '{forText}'"));
+        }
+
+        if (reason is { Length: > 500 })
+        {
+            errors.Add(("reason", "at most 500 characters"));
+        }
+
+        return duration;
     }
 
     private static (IDocumentStore Docs, IStateStore State, IEventBus Bus)? Services(HttpContext http) =>

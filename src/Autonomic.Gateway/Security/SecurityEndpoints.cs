@@ -17,7 +17,7 @@ namespace Autonomic.Gateway.Security;
 public sealed record BlockView(BlockRecord Block, bool InForce);
 
 /// <summary>
-/// The security API: <c>GET /security/alerts</c>, <c>GET /security/blocks</c>, <c>DELETE /security/blocks/{ip}</c>,
+/// The security API: <c>GET /security/alerts</c>, <c>GET</c> and <c>POST /security/blocks</c>, <c>DELETE /security/blocks/{ip}</c>,
 /// rate limits and quarantines (<c>GET</c>, <c>DELETE /security/rate-limits/{ip}</c>, <c>POST /security/quarantines</c>,
 /// <c>DELETE /security/quarantines/{instance}</c>), <c>GET /security/rules</c> and <c>GET /audit</c> (the actions trail).
 /// </summary>
@@ -31,6 +31,7 @@ public static partial class SecurityEndpoints
         ArgumentNullException.ThrowIfNull(api);
         api.MapGet("/security/alerts", ListAlertsAsync).RequireAuthorization(Gateway.AuthPolicies.Viewer);
         api.MapGet("/security/blocks", ListBlocksAsync).RequireAuthorization(Gateway.AuthPolicies.Viewer);
+        api.MapPost("/security/blocks", BlockByHandAsync).RequireAuthorization(Gateway.AuthPolicies.Admin);
         api.MapDelete("/security/blocks/{ip}", UnblockAsync).RequireAuthorization(Gateway.AuthPolicies.Admin);
         api.MapGet("/security/rate-limits", (HttpContext http, TimeProvider time, string? all, string? limit, CancellationToken ct) =>
             ListResponsesAsync(http, time, "rate_limit", all, limit, ct)).RequireAuthorization(Gateway.AuthPolicies.Viewer);

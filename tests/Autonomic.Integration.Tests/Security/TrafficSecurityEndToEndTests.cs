@@ -221,6 +221,30 @@ public sealed class TrafficSecurityEndToEndTests : IAsyncLifetime
         await Eventually.WaitAsync(() => Balancer.Destinations.Count == 2, TimeSpan.FromSeconds(5), "both kept rather than none");
     }
 
+    [Fact]
+    public async Task An_operator_blocks_an_address_by_hand_at_every_door_and_the_allowlist_holds()
+    {
+        using var victim = LoopbackClient.From(IPAddress.Parse("127.0.0.6"), Lb);
+        Assert.Equal(HttpStatusCode.OK, (await victim.GetAsync("/")).StatusCode);
+
+        var cli = await CliAsync("security", "block", "127.0.0.6", "--for", "10m", "--reason", "abuse report 4711");
+        Assert.Equal(0, cli.Code);
+        Assert.StartsWith("blocked 127.0.0.6 until", cli.Out, StringComparison.Ordinal);
+        var refused = await victim.GetAsync("/");
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Contains("security.manual", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var admin = LoopbackClient.From(Trusted, Api, _harness.AdminKey);
+        Assert.Equal(HttpStatusCode.Conflict, (await admin.PostAsync("/api/v1/security/blocks", JsonContent("""{"ip": "127.0.0.3"}"""))).StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await admin.PostAsync("/api/v1/security/blocks", JsonContent("""{"ip": "not-an-ip"}"""))).StatusCode);
+        Assert.Equal(2, (await CliAsync("security", "block", "999.1.1.1")).Code);
+        var audit = JsonDocument.Parse(await admin.GetStringAsync("/api/v1/audit?agent=security&kind=block")).RootElement;
+        Assert.Contains(audit.EnumerateArray(), a => a.GetProperty("subject").GetString() == "127.0.0.6" && a.GetProperty("rule").GetString() == "security.manual");
+
+        Assert.Equal(0, (await CliAsync("security", "unblock", "127.0.0.6")).Code);
+        Assert.Equal(HttpStatusCode.OK, (await victim.GetAsync("/")).StatusCode);
+    }
+
     private static StringContent JsonContent(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
 
     private async Task<(int Code, string Out, string Error)> CliAsync(params string[] args)

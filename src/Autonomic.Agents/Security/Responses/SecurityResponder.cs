@@ -64,10 +64,10 @@ public sealed partial class SecurityResponder(
 
         int earlier = existing.Record?.Count ?? 0;
         var duration = options.Ban.Duration(earlier);
-        var action = await _actions.IntentAsync(NewAction("block", ip, alert, now) with
+        var action = NewAction("block", ip, alert, now) with
         {
             Reason = $"{alert.Reason}; ban {Format(duration)} (ban {earlier + 1} of this address)",
-        }, cancellationToken).ConfigureAwait(false);
+        };
         var record = new BlockRecord
         {
             Ip = ip,
@@ -80,24 +80,7 @@ public sealed partial class SecurityResponder(
             DryRun = options.DryRun,
             Evidence = alert.Evidence,
         };
-        await docs.PutDocumentAsync(SecurityCollections.Blocks, ip, JsonSerializer.Serialize(record, JsonDefaults.Options), null, cancellationToken).ConfigureAwait(false);
-        if (!options.DryRun)
-        {
-            enforcement.Blocks.Set(record);
-        }
-
-        await PublishAsync(new SecurityResponse
-        {
-            Kind = "block",
-            Target = ip,
-            Until = record.Until,
-            Reason = alert.Reason,
-            Rule = alert.Rule,
-            DryRun = options.DryRun,
-            AlertId = alert.Id,
-        }, ip, cancellationToken).ConfigureAwait(false);
-        await _actions.CompleteAsync(action, options.DryRun ? ActionStatus.Skipped : ActionStatus.Succeeded,
-            options.DryRun ? $"dry run: would block {ip} until {record.Until:O}" : $"blocked until {record.Until:O}", cancellationToken).ConfigureAwait(false);
+        await PutBlockAsync(docs, state, bus, enforcement.Blocks, record, action, alert.Id, time, cancellationToken).ConfigureAwait(false);
         LogBlocked(logger, ip, duration, options.DryRun);
         return record;
     }
@@ -159,6 +142,35 @@ public sealed partial class SecurityResponder(
             Evidence = alert.Evidence,
         };
         await PutResponseAsync(docs, state, bus, enforcement, record, NewAction(kind, target, alert, now), time, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stores a block, takes it into force here (unless a dry run), announces it and completes its action (recorded
+    /// first as an intent). Used by the agent and by an operator's request through the API.
+    /// </summary>
+    public static async Task PutBlockAsync(
+        IDocumentStore docs, IStateStore state, IEventBus bus, Blocklist? blocklist, BlockRecord record, AgentAction action, string? alertId, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var audit = Audit(state, time);
+        await audit.IntentAsync(action, cancellationToken).ConfigureAwait(false);
+        await docs.PutDocumentAsync(SecurityCollections.Blocks, record.Ip, JsonSerializer.Serialize(record, JsonDefaults.Options), null, cancellationToken).ConfigureAwait(false);
+        if (!record.DryRun)
+        {
+            blocklist?.Set(record);
+        }
+
+        await bus.PublishAsync(CloudEvent.Create(Source, EventTypes.SecurityResponse, record.Ip, time.GetUtcNow(), new SecurityResponse
+        {
+            Kind = "block",
+            Target = record.Ip,
+            Until = record.Until,
+            Reason = record.Reason,
+            Rule = record.Rule,
+            DryRun = record.DryRun,
+            AlertId = alertId,
+        }), cancellationToken).ConfigureAwait(false);
+        await audit.CompleteAsync(action, record.DryRun ? ActionStatus.Skipped : ActionStatus.Succeeded,
+            record.DryRun ? $"dry run: would block {record.Ip} until {record.Until:O}" : $"blocked until {record.Until:O}", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
