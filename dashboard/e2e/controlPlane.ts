@@ -46,6 +46,8 @@ export async function startControlPlane(): Promise<RunningControlPlane> {
   const apiPort = await freePort();
   const webPort = await freePort(2);
   const workerPort = await freePort();
+  const apiServicePort = await freePort(4);
+  const apiLbPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'autonomic-e2e-'));
   const api = `http://127.0.0.1:${apiPort}`;
   // AUTONOMIC_E2E_DLL runs another build (e.g. a Debug one) instead of bin/autonomic.
@@ -58,6 +60,9 @@ export async function startControlPlane(): Promise<RunningControlPlane> {
       AUTONOMIC_API: api,
       AUTONOMIC_SERVICES__WEB__PORT: String(webPort),
       AUTONOMIC_SERVICES__WORKER__PORT: String(workerPort),
+      // The demo's scaled api service (up to 4 replicas) and its load balancer, off their fixed ports.
+      AUTONOMIC_SERVICES__API__PORT: String(apiServicePort),
+      AUTONOMIC_SERVICES__API__LB_PORT: String(apiLbPort),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: false,

@@ -220,6 +220,14 @@ export interface ResponseView {
 }
 
 /** The body of POST /api/v1/security/quarantines. */
+/** The body of POST /api/v1/security/blocks (admin). */
+export interface BlockRequest {
+  ip: string;
+  /** A duration such as 30m or 2h (default 1h, at most 30d). */
+  for?: string;
+  reason?: string;
+}
+
 export interface QuarantineRequest {
   instance: string;
   /** A duration such as 30m or 2h (default 1h, at most 30d). */

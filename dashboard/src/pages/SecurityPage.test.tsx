@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import { ApiClient } from '../api/client';
-import type { AgentAction, BlockView, ResponseRecord, ResponseView, SecurityAlert } from '../api/types';
+import type { AgentAction, BlockRecord, BlockView, ResponseRecord, ResponseView, SecurityAlert } from '../api/types';
 import { AppContext } from '../state/context';
 import { LiveStore } from '../state/live';
 import { SecurityPage } from './SecurityPage';
@@ -158,6 +158,24 @@ function fakeServer(seed: { alerts?: SecurityAlert[]; blocks?: BlockView[]; rate
       state.quarantines = [{ response: record, inForce: true }, ...state.quarantines];
       return json(record, 201);
     }
+    if (method === 'POST' && route === '/api/v1/security/blocks') {
+      const req = body as { ip?: string; for?: string; reason?: string };
+      if (req.ip === '127.0.0.1') return problem(409, 'allowlisted', '127.0.0.1 is in the security allowlist and is never blocked');
+      const since = new Date('2026-11-29T23:00:00Z');
+      const record: BlockRecord = {
+        ip: req.ip!,
+        reason: req.reason ?? 'blocked by an operator',
+        rule: 'security.manual',
+        since: since.toISOString(),
+        until: new Date(since.getTime() + 60 * 60_000).toISOString(),
+        count: 1,
+        active: true,
+        dryRun: false,
+        evidence: [],
+      };
+      state.blocks = [{ block: record, inForce: true }, ...state.blocks];
+      return json(record, 201);
+    }
     return new Response('{"title":"Not Found","status":404}', { status: 404, headers: { 'content-type': 'application/problem+json' } });
   };
   const client = new ApiClient({
@@ -253,6 +271,22 @@ describe('security page', () => {
     fireEvent.click(button);
     const alert = await within(section(/blocked addresses/i)).findByRole('alert');
     expect(alert.textContent).toBe('127.0.0.2 is not blocked');
+  });
+
+  it('blocks an address by hand and shows a refusal as the API words it', async () => {
+    const server = fakeServer();
+    const panel = section(/blocked addresses/i);
+    fireEvent.change(within(panel).getByLabelText('Address'), { target: { value: '127.0.0.1' } });
+    fireEvent.click(within(panel).getByRole('button', { name: 'Block' }));
+    expect((await within(panel).findByRole('alert')).textContent).toBe('127.0.0.1 is in the security allowlist and is never blocked');
+
+    fireEvent.change(within(panel).getByLabelText('Address'), { target: { value: ' 198.51.100.4 ' } });
+    fireEvent.change(within(panel).getByLabelText('Reason'), { target: { value: 'abuse report' } });
+    fireEvent.click(within(panel).getByRole('button', { name: 'Block' }));
+    expect((await within(panel).findByRole('status')).textContent).toMatch(/^198\.51\.100\.4 blocked until /);
+    expect(await within(panel).findByRole('button', { name: 'Unblock 198.51.100.4' })).toBeTruthy();
+    expect(server.writes()[1]).toEqual({ method: 'POST', path: '/api/v1/security/blocks', body: { ip: '198.51.100.4', for: '30m', reason: 'abuse report' } });
+    expect((within(panel).getByLabelText('Address') as HTMLInputElement).value).toBe('');
   });
 
   it('lifts a rate limit', async () => {

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError } from '../api/client';
-import type { AgentAction, BlockView, QuarantineRequest, ResponseRecord, ResponseView, SecurityAlert } from '../api/types';
+import type { AgentAction, BlockRecord, BlockRequest, BlockView, QuarantineRequest, ResponseRecord, ResponseView, SecurityAlert } from '../api/types';
 import { Badge } from '../components/Badge';
 import { ListTable } from '../components/ListTable';
 import { formatDateTime } from '../components/format';
@@ -66,6 +66,49 @@ function Evidence({ lines }: { lines: string[] | undefined }) {
   );
 }
 
+/**
+ * A response taken by hand: the target (an address or an instance), for how long and why. `submit` gets the trimmed
+ * values (empty ones left to the server's defaults) and answers whether it worked; the form clears then, and keeps
+ * what was typed otherwise, to be corrected.
+ */
+function ByHandForm({ label, field, name, placeholder, button, busy, submit }: {
+  label: string;
+  field: string;
+  name: string;
+  placeholder: string;
+  button: string;
+  busy: boolean;
+  submit: (target: string, duration: string, reason: string) => Promise<boolean>;
+}) {
+  const [target, setTarget] = useState('');
+  const [duration, setDuration] = useState('30m');
+  const [reason, setReason] = useState('');
+  const onSubmit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (await submit(target.trim(), duration.trim(), reason.trim())) {
+      setTarget('');
+      setReason('');
+    }
+  };
+  return (
+    <form onSubmit={(e) => void onSubmit(e)} className="inline-form" aria-label={label}>
+      <label>
+        {field}
+        <input name={name} value={target} onChange={(e) => setTarget(e.target.value)} placeholder={placeholder} autoComplete="off" />
+      </label>
+      <label>
+        For
+        <input name="for" value={duration} onChange={(e) => setDuration(e.target.value)} placeholder="30m" size={6} autoComplete="off" />
+      </label>
+      <label>
+        Reason
+        <input name="reason" value={reason} onChange={(e) => setReason(e.target.value)} placeholder="optional" autoComplete="off" />
+      </label>
+      <button type="submit" disabled={busy || target.trim() === ''}>{button}</button>
+    </form>
+  );
+}
+
 export function SecurityPage() {
   useTitle('Security');
   const { client } = useApp();
@@ -77,9 +120,6 @@ export function SecurityPage() {
   const [blockMessage, blockBusy, actOnBlock] = useAction();
   const [limitMessage, limitBusy, actOnLimit] = useAction();
   const [quarantineMessage, quarantineBusy, actOnQuarantine] = useAction();
-  const [instance, setInstance] = useState('');
-  const [duration, setDuration] = useState('30m');
-  const [reason, setReason] = useState('');
 
   const unblock = (ip: string) =>
     actOnBlock(async () => {
@@ -105,28 +145,34 @@ export function SecurityPage() {
       return `${id} released`;
     });
 
-  const quarantine = async (e: FormEvent) => {
-    e.preventDefault();
-    const body: QuarantineRequest = { instance: instance.trim() };
-    if (duration.trim()) body.for = duration.trim();
-    if (reason.trim()) body.reason = reason.trim();
-    const done = await actOnQuarantine(async () => {
+  const quarantine = (target: string, duration: string, reason: string) =>
+    actOnQuarantine(async () => {
+      const body: QuarantineRequest = { instance: target };
+      if (duration) body.for = duration;
+      if (reason) body.reason = reason;
       const r = await client.post<ResponseRecord>('/api/v1/security/quarantines', body);
       reloadQuarantines();
       reloadActions();
       return `${r.target} quarantined until ${formatDateTime(r.until)}`;
     });
-    if (done) {
-      setInstance('');
-      setReason('');
-    }
-  };
+
+  const block = (target: string, duration: string, reason: string) =>
+    actOnBlock(async () => {
+      const body: BlockRequest = { ip: target };
+      if (duration) body.for = duration;
+      if (reason) body.reason = reason;
+      const b = await client.post<BlockRecord>('/api/v1/security/blocks', body);
+      reloadBlocks();
+      reloadActions();
+      return `${b.ip} blocked until ${formatDateTime(b.until)}`;
+    });
 
   return (
     <>
       <h1>Security</h1>
       <section className="panel" aria-labelledby="blocks-title">
         <h2 id="blocks-title">Blocked addresses</h2>
+        <ByHandForm label="Block an address" field="Address" name="ip" placeholder="203.0.113.7" button="Block" busy={blockBusy} submit={block} />
         <Outcome message={blockMessage} />
         <ListTable<BlockView>
           resource={blocks}
@@ -173,21 +219,7 @@ export function SecurityPage() {
       <section className="panel" aria-labelledby="quarantines-title">
         <h2 id="quarantines-title">Quarantined instances</h2>
         <p className="note">A quarantined instance keeps running but gets no traffic from the load balancer.</p>
-        <form onSubmit={(e) => void quarantine(e)} className="inline-form" aria-label="Quarantine an instance">
-          <label>
-            Instance
-            <input name="instance" value={instance} onChange={(e) => setInstance(e.target.value)} placeholder="web-0" autoComplete="off" />
-          </label>
-          <label>
-            For
-            <input name="for" value={duration} onChange={(e) => setDuration(e.target.value)} placeholder="30m" size={6} autoComplete="off" />
-          </label>
-          <label>
-            Reason
-            <input name="reason" value={reason} onChange={(e) => setReason(e.target.value)} placeholder="optional" autoComplete="off" />
-          </label>
-          <button type="submit" disabled={quarantineBusy || instance.trim() === ''}>Quarantine</button>
-        </form>
+        <ByHandForm label="Quarantine an instance" field="Instance" name="instance" placeholder="web-0" button="Quarantine" busy={quarantineBusy} submit={quarantine} />
         <Outcome message={quarantineMessage} />
         <ListTable<ResponseView>
           resource={quarantines}

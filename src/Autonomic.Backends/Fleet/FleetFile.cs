@@ -14,7 +14,8 @@ namespace Autonomic.Backends.Fleet;
 /// <remarks>
 /// Environment overrides, applied after the file and validated like it: <c>AUTONOMIC_API</c>,
 /// <c>AUTONOMIC_STORE</c>, <c>AUTONOMIC_BUS</c>, <c>AUTONOMIC_REDIS</c> (or <c>AUTONOMIC_LEASES</c>), <c>AUTONOMIC_LOG_DIR</c>, <c>AUTONOMIC_DRY_RUN</c>, and per service
-/// <c>AUTONOMIC_SERVICES__NAME__REPLICAS</c> and <c>AUTONOMIC_SERVICES__NAME__PORT</c> (name upper-cased, '-' as '_').
+/// <c>AUTONOMIC_SERVICES__NAME__REPLICAS</c>, <c>AUTONOMIC_SERVICES__NAME__PORT</c> and <c>AUTONOMIC_SERVICES__NAME__LB_PORT</c>
+/// (name upper-cased, '-' as '_').
 /// </remarks>
 public static partial class FleetFile
 {

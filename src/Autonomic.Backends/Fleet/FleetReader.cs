@@ -475,7 +475,7 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
         string[] parts = variable[ServiceVariablePrefix.Length..].Split("__");
         if (parts.Length != 2)
         {
-            throw new FleetFileException(file, 0, 0, "services", $"{variable}: expected AUTONOMIC_SERVICES__NAME__REPLICAS or AUTONOMIC_SERVICES__NAME__PORT");
+            throw new FleetFileException(file, 0, 0, "services", $"{variable}: expected AUTONOMIC_SERVICES__NAME__REPLICAS, __PORT or __LB_PORT");
         }
 
         static string VariableName(string service) => service.ToUpperInvariant().Replace('-', '_');
@@ -497,8 +497,16 @@ internal sealed partial class FleetReader(string file, IReadOnlyDictionary<strin
                 };
                 entry.PortVariable = variable;
                 break;
+            case "LB_PORT" when entry.Spec.LoadBalancer is { } lb:
+                entry.Spec = entry.Spec with
+                {
+                    LoadBalancer = lb with { Port = (int)Override(variable, entry.Field + ".load_balancer.port", FleetValues.Integer(value, 1, 65535, out long lbPort), lbPort) },
+                };
+                break;
+            case "LB_PORT":
+                throw new FleetFileException(file, 0, 0, entry.Field + ".load_balancer", $"{variable}: the service has no load balancer to move");
             default:
-                throw new FleetFileException(file, 0, 0, entry.Field, $"{variable}: " + FleetValues.Unknown("override", parts[1], ["REPLICAS", "PORT"]));
+                throw new FleetFileException(file, 0, 0, entry.Field, $"{variable}: " + FleetValues.Unknown("override", parts[1], ["REPLICAS", "PORT", "LB_PORT"]));
         }
     }
 

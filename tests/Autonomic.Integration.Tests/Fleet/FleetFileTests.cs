@@ -251,6 +251,7 @@ public sealed class FleetFileTests(ITestOutputHelper output) : IDisposable
     [InlineData("AUTONOMIC_SERVICES__WEB__PORT", "8080", "services.web.port", "AUTONOMIC_SERVICES__WEB__PORT: ports 8080-8081 overlap db-check's ports 8080")]
     [InlineData("AUTONOMIC_SERVICES__WBE__PORT", "1", "services", "AUTONOMIC_SERVICES__WBE__PORT: unknown service \"WBE\"; did you mean \"WEB\"?")]
     [InlineData("AUTONOMIC_SERVICES__WEB__REPLICA", "1", "services.web", "did you mean \"REPLICAS\"?")]
+    [InlineData("AUTONOMIC_SERVICES__WEB__LB_PORT", "8100", "services.web.load_balancer", "AUTONOMIC_SERVICES__WEB__LB_PORT: the service has no load balancer to move")]
     [InlineData("AUTONOMIC_DRY_RUN", "perhaps", "control_plane.dry_run", "AUTONOMIC_DRY_RUN: expected true or false")]
     [InlineData("AUTONOMIC_API", "localhost", "control_plane.api", "AUTONOMIC_API: expected an http URL")]
     public void A_bad_override_names_the_variable(string variable, string value, string field, string reason)

@@ -46,6 +46,18 @@ public sealed class LoadBalancerFleetFileTests
         Assert.Null(fleet.Services.Single(s => s.Name == "worker").LoadBalancer);
     }
 
+    [Fact]
+    public void The_load_balancer_port_is_moved_by_its_environment_override_and_a_bad_one_is_named()
+    {
+        const string yaml = "services:\n  web:\n    command: /bin/true\n    port: 8081\n    lb: 8080\n";
+        var env = new Dictionary<string, string?>(Env) { ["AUTONOMIC_SERVICES__WEB__LB_PORT"] = "18080" };
+        Assert.Equal(18080, FleetFile.Parse(yaml, "autonomic.yaml", env).Services.Single().LoadBalancer!.Port);
+
+        env["AUTONOMIC_SERVICES__WEB__LB_PORT"] = "0";
+        FleetFileException ex = Assert.Throws<FleetFileException>(() => FleetFile.Parse(yaml, "autonomic.yaml", env));
+        Assert.Equal("services.web.load_balancer.port", ex.Field);
+    }
+
     [Theory]
     [InlineData("    load_balancer: {algorithm: random, port: 80}\n", 5, 32, "services.web.load_balancer.algorithm", "random")]
     [InlineData("    load_balancer: {algorithm: round-robin}\n", 5, 20, "services.web.load_balancer.port", "missing")]
