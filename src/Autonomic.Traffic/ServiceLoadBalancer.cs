@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net;
 using Autonomic.Agents.Security;
 using Autonomic.Core.Abstractions;
-using Autonomic.Core.Security;
 using Autonomic.Core.Specs;
 using Autonomic.Http;
 using Microsoft.AspNetCore.Builder;
@@ -331,23 +330,7 @@ public sealed class ServiceLoadBalancer : IAsyncDisposable
         }
         finally
         {
-            if (_security.Access is { } access)
-            {
-                var request = context.Request;
-                string path = (request.Path.Value ?? "/") + request.QueryString.Value;
-                string? agent = request.Headers.UserAgent is [{ } ua] ? ua : null;
-                access.Write(new AccessEvent
-                {
-                    Time = _time.GetUtcNow(),
-                    ClientIp = context.Connection.RemoteIpAddress?.ToString() ?? "",
-                    Method = request.Method,
-                    Path = path.Length > 2048 ? path[..2048] : path,
-                    Status = context.Response.StatusCode,
-                    UserAgent = agent is { Length: > 256 } ? agent[..256] : agent,
-                    DurationMs = _time.GetElapsedTime(start).TotalMilliseconds,
-                    Service = _service.Name,
-                });
-            }
+            _security.Access?.Write(AccessEventOf.Request(context, _time.GetUtcNow(), _time.GetElapsedTime(start), service: _service.Name));
         }
     }
 

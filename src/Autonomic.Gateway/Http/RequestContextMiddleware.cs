@@ -3,9 +3,9 @@ using System.Diagnostics;
 using Autonomic.Agents.Security;
 using Autonomic.Core.Security;
 using Autonomic.Gateway.Auth;
+using Autonomic.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using Microsoft.Net.Http.Headers;
 
 namespace Autonomic.Gateway.Http;
 
@@ -54,19 +54,8 @@ internal sealed class RequestContextMiddleware(RequestDelegate next, AccessEvent
         }
         finally
         {
-            var request = context.Request;
-            access.Write(new AccessEvent
-            {
-                Time = time.GetUtcNow(),
-                ClientIp = context.Connection.RemoteIpAddress?.ToString() ?? "",
-                KeyId = (context.Items[ApiKeyAuthenticationHandler.KeyItem] as ApiKeyRecord)?.Id,
-                Method = request.Method,
-                Path = Truncate((request.Path.Value ?? "/") + request.QueryString.Value, 2048),
-                Status = context.Response.StatusCode,
-                UserAgent = request.Headers[HeaderNames.UserAgent] is [{ } agent] ? Truncate(agent, 256) : null,
-                DurationMs = time.GetElapsedTime(started).TotalMilliseconds,
-                RequestId = id,
-            });
+            access.Write(AccessEventOf.Request(
+                context, time.GetUtcNow(), time.GetElapsedTime(started), (context.Items[ApiKeyAuthenticationHandler.KeyItem] as ApiKeyRecord)?.Id, id));
         }
     }
 
@@ -88,7 +77,6 @@ internal sealed class RequestContextMiddleware(RequestDelegate next, AccessEvent
         return true;
     }
 
-    private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
 
     /// <summary>The request id as a structured scope (<c>RequestId</c>) for JSON logs and as text for plain ones.</summary>
     private sealed class RequestScope(string id) : IReadOnlyList<KeyValuePair<string, object>>
