@@ -78,7 +78,7 @@ public abstract partial class EfStateStore : IStateStore
         var row = StoreMapping.ToRow(instance);
         for (var attempt = 1; ; attempt++)
         {
-            // 1 written, 0 refused by the fence, -1 another writer inserted the row between our update and insert.
+            // 1 written, 0 refused by the fence, -1 another writer inserted the row meanwhile: try again.
             var outcome = await RunAsync(async db =>
             {
                 // The fence check and the write in one UPDATE: no other writer can get between them.
@@ -100,9 +100,12 @@ public abstract partial class EfStateStore : IStateStore
                     return 1;
                 }
 
-                if (await db.Instances.AnyAsync(r => r.Id == row.Id, cancellationToken).ConfigureAwait(false))
+                // Not updated: refused if a higher fence is stored; if the row appeared since the UPDATE (another
+                // writer inserted it), update again; if there is none, insert.
+                var stored = await db.Instances.Where(r => r.Id == row.Id).Select(r => (long?)r.Fence).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+                if (stored is { } fence)
                 {
-                    return 0;
+                    return fence > row.Fence ? 0 : -1;
                 }
 
                 db.Instances.Add(row);
